@@ -1,0 +1,719 @@
+"""The Tensor and its reverse-mode automatic differentiation.
+
+A :class:`Tensor` wraps a NumPy array (``.data``). Every operation on tensors
+computes its output array *and* a small ``backward`` closure beside it, which
+maps the gradient of the output to the gradients of the inputs. Calling
+``loss.backward()`` walks this graph from the loss to the leaves in reverse
+topological order (iteratively, so graphs of any depth work) and accumulates
+``.grad`` on every leaf tensor created with ``requires_grad=True``.
+
+>>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> y = (x * x).sum()          # y = x1² + x2² + x3²
+>>> y.backward()
+>>> x.grad                     # dy/dx = 2x
+array([2., 4., 6.], dtype=float32)
+
+The engine knows nothing of layers or losses: those live in
+:mod:`convscope.nn.functional`, written with :meth:`Tensor.from_op`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+# A backward closure maps the output gradient to one gradient per parent
+# (None where that parent needs none).
+BackwardFn = Callable[[np.ndarray], Sequence[Union[np.ndarray, None]]]
+ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
+
+DEFAULT_DTYPE = np.float32
+
+# --------------------------------------------------------------------------- grad mode
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations currently record a graph for :meth:`Tensor.backward`."""
+    return _grad_enabled
+
+
+class _GradMode(contextlib.ContextDecorator):
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.previous = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+
+def no_grad() -> _GradMode:
+    """Context manager (or decorator) in which operations build no graph.
+
+    Use it for evaluation and for in-place parameter updates: it saves the memory
+    and time of recording backward closures.
+
+    >>> w = Tensor([1.0], requires_grad=True)
+    >>> with no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Context manager (or decorator) that turns graph recording back on."""
+    return _GradMode(True)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _to_array(value: Any, dtype: Any = None) -> np.ndarray:
+    """Convert ``value`` to an ndarray with convscope's dtype rules.
+
+    NumPy arrays keep their dtype (float64 stays float64, as ``torch.from_numpy``);
+    Python scalars and (nested) lists of numbers become float32; ``dtype`` overrides.
+    """
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+    else:
+        array = np.asarray(value)
+        if array.dtype.kind in "iufb" and array.dtype != np.bool_:
+            array = array.astype(DEFAULT_DTYPE)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    return array
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes NumPy broadcasting added or stretched to reach ``shape``.
+
+    If ``y = x + b`` broadcast ``b`` of shape (C,) to (N, C), every row of ``y``
+    used the same ``b``, so ``dL/db`` is the sum of ``dL/dy`` over the rows.
+
+    >>> unbroadcast(np.ones((4, 3)), (3,))
+    array([4., 4., 4.])
+    >>> unbroadcast(np.ones((4, 3)), (4, 1))
+    array([[3.],
+           [3.],
+           [3.],
+           [3.]])
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _normalize_axis(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(int(a) % ndim if ndim else 0 for a in axes)
+
+
+def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """Re-insert the axes a reduction removed, so ``grad`` broadcasts against its input."""
+    if keepdims or not axes:
+        return grad
+    return np.expand_dims(grad, tuple(sorted(axes)))
+
+
+def _is_basic_index(index: Any) -> bool:
+    """True when ``array[index]`` is a view (no element can be selected twice)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts
+    )
+
+
+def _unwrap_index(index: Any) -> Any:
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(p.data if isinstance(p, Tensor) else p for p in index)
+    return index
+
+
+# --------------------------------------------------------------------------- Tensor
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    Args:
+        data: array-like. NumPy arrays keep their dtype; Python scalars and lists
+            become float32.
+        requires_grad: record operations on this tensor so ``backward`` fills ``.grad``.
+        dtype: convert ``data`` to this NumPy dtype.
+
+    Attributes:
+        data (np.ndarray): the values.
+        grad (np.ndarray | None): the accumulated gradient after ``backward``.
+        requires_grad (bool): whether gradients flow to this tensor.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
+    # Make NumPy defer to Tensor's reflected operators: ``array * tensor`` -> Tensor.
+    __array_ufunc__ = None
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None):
+        array = _to_array(data, dtype)
+        if requires_grad and array.dtype.kind != "f":
+            raise TypeError(
+                f"Only floating-point tensors can require gradients; received dtype {array.dtype}. "
+                "Convert first, e.g. Tensor(data, dtype=np.float32)."
+            )
+        self.data: np.ndarray = array
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: BackwardFn | None = None
+        self._op: str | None = None  # name of the op that produced this tensor; None for leaves
+
+    # ----------------------------------------------------------------- graph building
+
+    @classmethod
+    def from_op(
+        cls, data: np.ndarray, parents: Sequence[Tensor], backward: BackwardFn, op: str
+    ) -> Tensor:
+        """Wrap an op's output array and record how to differentiate it.
+
+        ``backward(grad_out)`` must return one gradient per parent, each with the
+        parent's shape or a shape that broadcasts to it (the engine unbroadcasts),
+        or ``None`` for a parent that needs no gradient. When gradients are off or
+        no parent requires one, no graph is recorded and the closure is dropped.
+        """
+        out = cls.__new__(Tensor)
+        out.data = data
+        out.grad = None
+        out._op = None
+        out._parents = ()
+        out._backward = None
+        out.requires_grad = _grad_enabled and any(p.requires_grad for p in parents)
+        if out.requires_grad:
+            out._parents = tuple(parents)
+            out._backward = backward
+            out._op = op
+        return out
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user rather than by an operation."""
+        return self._op is None
+
+    @property
+    def grad_fn(self) -> str | None:
+        """Name of the operation that produced this tensor (None for leaves)."""
+        return self._op
+
+    def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False) -> None:
+        """Accumulate ``d self / d leaf`` into the ``.grad`` of every leaf that requires grad.
+
+        Args:
+            grad: gradient of some scalar with respect to this tensor, shaped like it.
+                May be omitted only when this tensor has a single element.
+            retain_graph: keep the graph's saved arrays so ``backward`` can run again.
+                By default they are freed as the pass goes, to save memory.
+
+        Raises:
+            RuntimeError: this tensor does not require grad, or its graph was freed.
+            ValueError: ``grad`` omitted for a non-scalar, or of the wrong shape.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() called on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True, or it ran inside no_grad()."
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() without a gradient needs a single-element tensor; received "
+                    f"shape {self.shape}. Reduce it first (e.g. loss.mean()) or pass grad=."
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = _to_array(grad, self.data.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(
+                    f"backward() expected a gradient of shape {self.shape}; received {seed.shape}."
+                )
+
+        order = self._topological_order()
+        grads: dict[int, np.ndarray] = {id(self): seed}
+        for node in order:
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node.is_leaf:
+                if node.grad is None:
+                    node.grad = np.array(g, dtype=node.data.dtype, copy=True)
+                else:
+                    node.grad += g
+                continue
+            if node._backward is None:
+                raise RuntimeError(
+                    f"Trying to backward through the graph a second time (at op {node._op!r}); "
+                    "its saved arrays were freed. Pass retain_graph=True to the first backward()."
+                )
+            parent_grads = node._backward(g)
+            if not retain_graph:
+                node._backward = None
+            for parent, pg in zip(node._parents, parent_grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                if pg.shape != parent.data.shape:
+                    pg = unbroadcast(pg, parent.data.shape)
+                if pg.dtype != parent.data.dtype:
+                    pg = pg.astype(parent.data.dtype)
+                key = id(parent)
+                grads[key] = grads[key] + pg if key in grads else pg
+            if not retain_graph:
+                node._parents = ()
+
+    def _topological_order(self) -> list[Tensor]:
+        """Nodes that need gradients, each listed before the nodes it was computed from.
+
+        Iterative depth-first search, so a graph 20,000 ops deep needs no recursion.
+        """
+        order: list[Tensor] = []
+        visited: set[int] = set()
+        stack: list[tuple[Tensor, bool]] = [(self, False)]
+        while stack:
+            node, parents_done = stack.pop()
+            if parents_done:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            for parent in node._parents:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+        order.reverse()
+        return order
+
+    # ----------------------------------------------------------------- plain accessors
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        """The value of a single-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item() needs a single-element tensor; received shape {self.shape}."
+            )
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """A new leaf tensor sharing this one's data, cut from the graph."""
+        return Tensor(self.data)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """Cast to ``dtype``; gradients are cast back on the way down."""
+        source_dtype = self.data.dtype
+        return Tensor.from_op(
+            self.data.astype(dtype), (self,), lambda g: (g.astype(source_dtype),), "astype"
+        )
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extras = ""
+        if self.data.dtype != DEFAULT_DTYPE:
+            extras += f", dtype={self.data.dtype}"
+        if self._op is not None:
+            extras += f", grad_fn={self._op}"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"Tensor({body}{extras})"
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    # ----------------------------------------------------------------- arithmetic
+
+    def _operand(self, other: ArrayLike) -> Tensor:
+        """Wrap a non-tensor operand. Python scalars take this tensor's dtype, so
+        ``float32_tensor * 2.0`` stays float32."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float, bool)):
+            return Tensor(np.asarray(other, dtype=self.data.dtype))
+        return Tensor(other)
+
+    def __add__(self, other: ArrayLike) -> Tensor:
+        other = self._operand(other)
+        return Tensor.from_op(self.data + other.data, (self, other), lambda g: (g, g), "add")
+
+    def __radd__(self, other: ArrayLike) -> Tensor:
+        return self._operand(other) + self
+
+    def __sub__(self, other: ArrayLike) -> Tensor:
+        other = self._operand(other)
+        return Tensor.from_op(self.data - other.data, (self, other), lambda g: (g, -g), "sub")
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return self._operand(other) - self
+
+    def __mul__(self, other: ArrayLike) -> Tensor:
+        other = self._operand(other)
+        a, b = self.data, other.data
+        return Tensor.from_op(a * b, (self, other), lambda g: (g * b, g * a), "mul")
+
+    def __rmul__(self, other: ArrayLike) -> Tensor:
+        return self._operand(other) * self
+
+    def __truediv__(self, other: ArrayLike) -> Tensor:
+        other = self._operand(other)
+        a, b = self.data, other.data
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            # d(a/b)/da = 1/b ;  d(a/b)/db = -a/b²
+            return g / b, -g * a / (b * b)
+
+        return Tensor.from_op(a / b, (self, other), backward, "div")
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return self._operand(other) / self
+
+    def __neg__(self) -> Tensor:
+        return Tensor.from_op(-self.data, (self,), lambda g: (-g,), "neg")
+
+    def __pow__(self, exponent: float | int) -> Tensor:
+        if isinstance(exponent, Tensor):
+            raise TypeError("Tensor ** Tensor is not supported; use exp(b * log(a)).")
+        a = self.data
+        p = np.asarray(exponent, dtype=a.dtype)
+        # d a^p / da = p · a^(p-1)
+        return Tensor.from_op(a**p, (self,), lambda g: (g * p * a ** (p - 1),), "pow")
+
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        other = self._operand(other)
+        a, b = self.data, other.data
+        if a.ndim < 1 or b.ndim < 1:
+            raise ValueError("matmul needs tensors with at least one dimension.")
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            # Promote vectors to matrices so one formula serves every case:
+            # C = A B  =>  dA = dC Bᵀ,  dB = Aᵀ dC.
+            a2 = a[None, :] if a.ndim == 1 else a
+            b2 = b[:, None] if b.ndim == 1 else b
+            g2 = g
+            if a.ndim == 1:
+                g2 = np.expand_dims(g2, -2)
+            if b.ndim == 1:
+                g2 = np.expand_dims(g2, -1)
+            ga = g2 @ np.swapaxes(b2, -1, -2)
+            gb = np.swapaxes(a2, -1, -2) @ g2
+            if a.ndim == 1:
+                ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:]) if ga.ndim > 2 else ga[0]
+                ga = unbroadcast(ga, a.shape)
+            if b.ndim == 1:
+                gb = gb[..., 0]
+                gb = unbroadcast(gb, b.shape)
+            return ga, gb
+
+        return Tensor.from_op(a @ b, (self, other), backward, "matmul")
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return self._operand(other) @ self
+
+    # Comparisons produce boolean tensors and carry no gradient.
+    def __lt__(self, other: ArrayLike) -> Tensor:
+        return Tensor(self.data < _to_array(other))
+
+    def __le__(self, other: ArrayLike) -> Tensor:
+        return Tensor(self.data <= _to_array(other))
+
+    def __gt__(self, other: ArrayLike) -> Tensor:
+        return Tensor(self.data > _to_array(other))
+
+    def __ge__(self, other: ArrayLike) -> Tensor:
+        return Tensor(self.data >= _to_array(other))
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data == _to_array(other))
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data != _to_array(other))
+
+    # ----------------------------------------------------------------- elementwise math
+
+    def exp(self) -> Tensor:
+        out = np.exp(self.data)
+        return Tensor.from_op(out, (self,), lambda g: (g * out,), "exp")
+
+    def log(self) -> Tensor:
+        a = self.data
+        return Tensor.from_op(np.log(a), (self,), lambda g: (g / a,), "log")
+
+    def sqrt(self) -> Tensor:
+        out = np.sqrt(self.data)
+        return Tensor.from_op(out, (self,), lambda g: (g / (2 * out),), "sqrt")
+
+    def abs(self) -> Tensor:
+        a = self.data
+        # d|a|/da = sign(a), taken as 0 at a = 0 (as PyTorch).
+        return Tensor.from_op(np.abs(a), (self,), lambda g: (g * np.sign(a),), "abs")
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """Clamp values to ``[min, max]``; the gradient passes only where no clamp applied."""
+        a = self.data
+        out = np.clip(a, min, max)
+        inside = np.ones(a.shape, dtype=bool)
+        if min is not None:
+            inside &= a >= min
+        if max is not None:
+            inside &= a <= max
+        return Tensor.from_op(out, (self,), lambda g: (g * inside,), "clip")
+
+    clamp = clip
+
+    # ----------------------------------------------------------------- reductions
+
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        axes = _normalize_axis(axis, self.ndim)
+        shape = self.shape
+        out = self.data.sum(axis=axes, keepdims=keepdims)
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            return (np.broadcast_to(_expand_reduced(g, axes, keepdims), shape),)
+
+        return Tensor.from_op(np.asarray(out), (self,), backward, "sum")
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        axes = _normalize_axis(axis, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
+        return self.sum(axis=axes, keepdims=keepdims) * (1.0 / count)
+
+    def _extremum(self, reduce: Callable, axis: Any, keepdims: bool, op: str) -> Tensor:
+        axes = _normalize_axis(axis, self.ndim)
+        a = self.data
+        out = reduce(a, axis=axes, keepdims=True)
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            # Ties share the gradient equally (as torch.amax/amin).
+            winners = a == out
+            share = winners / winners.sum(axis=axes, keepdims=True)
+            return (_expand_reduced(g, axes, keepdims) * share,)
+
+        result = out if keepdims else np.squeeze(out, axis=axes)
+        return Tensor.from_op(np.asarray(result), (self,), backward, op)
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Largest value over ``axis``. Tied maxima share the gradient equally."""
+        return self._extremum(np.max, axis, keepdims, "max")
+
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Smallest value over ``axis``. Tied minima share the gradient equally."""
+        return self._extremum(np.min, axis, keepdims, "min")
+
+    def argmax(self, axis: int | None = None) -> Tensor:
+        return Tensor(np.argmax(self.data, axis=axis))
+
+    def argmin(self, axis: int | None = None) -> Tensor:
+        return Tensor(np.argmin(self.data, axis=axis))
+
+    # ----------------------------------------------------------------- shape
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        new_shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        source = self.shape
+        try:
+            out = self.data.reshape(new_shape)
+        except ValueError:
+            raise ValueError(
+                f"cannot reshape tensor of shape {source} ({self.size} elements) "
+                f"into shape {tuple(new_shape)}."
+            ) from None
+        return Tensor.from_op(out, (self,), lambda g: (g.reshape(source),), "reshape")
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dimensions ``start_dim..end_dim`` into one (as ``torch.flatten``)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        shape = self.shape[:start] + (-1,) + self.shape[end + 1 :]
+        return self.reshape(shape)
+
+    def transpose(self, *axes: int) -> Tensor:
+        """Reverse the axes, or with two arguments swap those two (as ``torch.transpose``)."""
+        if len(axes) == 2:
+            perm = list(range(self.ndim))
+            perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
+            return self.permute(*perm)
+        return self.permute(*(axes or range(self.ndim)[::-1]))
+
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
+        perm = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
+        inverse = tuple(np.argsort(perm))
+        out = self.data.transpose(perm)
+        return Tensor.from_op(out, (self,), lambda g: (g.transpose(inverse),), "permute")
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def squeeze(self, axis: int | None = None) -> Tensor:
+        source = self.shape
+        out = np.squeeze(self.data, axis=axis)
+        return Tensor.from_op(out, (self,), lambda g: (g.reshape(source),), "squeeze")
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        source = self.shape
+        out = np.expand_dims(self.data, axis)
+        return Tensor.from_op(out, (self,), lambda g: (g.reshape(source),), "unsqueeze")
+
+    def __getitem__(self, index: Any) -> Tensor:
+        index = _unwrap_index(index)
+        a = self.data
+        out = a[index]
+        basic = _is_basic_index(index)
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            full = np.zeros_like(a)
+            if basic:
+                full[index] = g
+            else:  # advanced indexing may pick an element twice: accumulate
+                np.add.at(full, index, g)
+            return (full,)
+
+        return Tensor.from_op(np.asarray(out), (self,), backward, "getitem")
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+
+# --------------------------------------------------------------------------- free functions
+
+
+def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Build a :class:`Tensor` (same as the constructor, named like ``torch.tensor``)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def as_tensor(value: ArrayLike) -> Tensor:
+    """Return ``value`` if it is a Tensor, else wrap it (without requiring grad)."""
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
+def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (``torch.cat``)."""
+    parts = [as_tensor(t) for t in tensors]
+    if not parts:
+        raise ValueError("concatenate() needs at least one tensor; received none.")
+    out = np.concatenate([p.data for p in parts], axis=axis)
+    boundaries = np.cumsum([p.shape[axis] for p in parts])[:-1]
+
+    def backward(g: np.ndarray) -> list[np.ndarray]:
+        return np.split(g, boundaries, axis=axis)
+
+    return Tensor.from_op(out, parts, backward, "concatenate")
+
+
+cat = concatenate
+
+
+def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    parts = [as_tensor(t) for t in tensors]
+    if not parts:
+        raise ValueError("stack() needs at least one tensor; received none.")
+    out = np.stack([p.data for p in parts], axis=axis)
+
+    def backward(g: np.ndarray) -> list[np.ndarray]:
+        return [np.take(g, i, axis=axis) for i in range(len(parts))]
+
+    return Tensor.from_op(out, parts, backward, "stack")
+
+
+def _elementwise(name: str) -> Callable[[ArrayLike], Tensor]:
+    method = getattr(Tensor, name)
+
+    @functools.wraps(method)
+    def apply(x: ArrayLike) -> Tensor:
+        return method(as_tensor(x))
+
+    return apply
+
+
+exp = _elementwise("exp")
+log = _elementwise("log")
+sqrt = _elementwise("sqrt")
+abs = _elementwise("abs")  # noqa: A001 - mirrors numpy/torch naming
+
+
+def clip(x: ArrayLike, min: float | None = None, max: float | None = None) -> Tensor:
+    return as_tensor(x).clip(min, max)
+
+
+def zeros(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
