@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convscope.tensor import Tensor, as_tensor
+from convscope.tensor import Tensor, as_tensor, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -100,9 +100,12 @@ def gradcheck(
         ValueError: no input requires grad.
     """
     rng = np.random.default_rng(seed)
+    # Floating inputs become float64 copies; others (class labels, indices) pass unchanged.
     tensors = [
-        Tensor(np.array(as_tensor(t).data, dtype=np.float64), requires_grad=as_tensor(t).requires_grad)
-        for t in inputs
+        Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
+        if t.dtype.kind == "f"
+        else t
+        for t in map(as_tensor, inputs)
     ]
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
@@ -112,7 +115,8 @@ def gradcheck(
     projection = rng.standard_normal(output.shape)
 
     def objective() -> float:
-        return float(np.sum(fn(*tensors).data * projection))
+        with no_grad():
+            return float(np.sum(fn(*tensors).data * projection))
 
     loss = (output * Tensor(projection)).sum()
     loss.backward()
@@ -149,10 +153,13 @@ def gradcheck(
                 compared.append((float(np.sum(analytic[k] * v)), numerical, k, d))
 
     def violation(c: tuple) -> float:
-        return abs(c[0] - c[1]) / (atol + rtol * abs(c[1]))
+        error, allowed = abs(c[0] - c[1]), atol + rtol * abs(c[1])
+        if allowed == 0:  # atol=0 and a zero derivative: only an exact match passes
+            return 0.0 if error == 0 else np.inf
+        return error / allowed
 
     def relative(c: tuple) -> float:
-        return abs(c[0] - c[1]) / max(abs(c[0]), abs(c[1]), atol)
+        return abs(c[0] - c[1]) / max(abs(c[0]), abs(c[1]), atol, 1e-300)
 
     a, n, k, where = max(compared, key=violation)
     result = GradcheckResult(

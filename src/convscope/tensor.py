@@ -28,7 +28,7 @@ import numpy as np
 
 # A backward closure maps the output gradient to one gradient per parent
 # (None where that parent needs none).
-BackwardFn = Callable[[np.ndarray], Sequence[Union[np.ndarray, None]]]
+BackwardFn = Callable[[np.ndarray], Sequence[np.ndarray | None]]
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
 DEFAULT_DTYPE = np.float32
@@ -44,24 +44,35 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode(contextlib.ContextDecorator):
+    """Sets grad mode on entry and restores the previous mode on exit (even on error).
+
+    Previous modes are kept on a stack, so one instance may be entered re-entrantly,
+    and every call of a decorated function gets a fresh instance.
+    """
+
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self._previous: list[bool] = []
+
+    def _recreate_cm(self) -> _GradMode:
+        return _GradMode(self.enabled)
 
     def __enter__(self) -> None:
         global _grad_enabled
-        self.previous = _grad_enabled
+        self._previous.append(_grad_enabled)
         _grad_enabled = self.enabled
 
     def __exit__(self, *exc: object) -> None:
         global _grad_enabled
-        _grad_enabled = self.previous
+        _grad_enabled = self._previous.pop()
 
 
-def no_grad() -> _GradMode:
+def no_grad(func: Callable | None = None) -> Any:
     """Context manager (or decorator) in which operations build no graph.
 
     Use it for evaluation and for in-place parameter updates: it saves the memory
-    and time of recording backward closures.
+    and time of recording backward closures. The previous mode is restored on
+    exit, also when an exception escapes. Works as ``@no_grad()`` and ``@no_grad``.
 
     >>> w = Tensor([1.0], requires_grad=True)
     >>> with no_grad():
@@ -69,12 +80,12 @@ def no_grad() -> _GradMode:
     >>> y.requires_grad
     False
     """
-    return _GradMode(False)
+    return _GradMode(False)(func) if callable(func) else _GradMode(False)
 
 
-def enable_grad() -> _GradMode:
+def enable_grad(func: Callable | None = None) -> Any:
     """Context manager (or decorator) that turns graph recording back on."""
-    return _GradMode(True)
+    return _GradMode(True)(func) if callable(func) else _GradMode(True)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -96,7 +107,47 @@ def _to_array(value: Any, dtype: Any = None) -> np.ndarray:
             array = array.astype(DEFAULT_DTYPE)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(
+            f"Tensor expected numbers (bool, int or float); received an array of dtype "
+            f"{array.dtype} from {type(value).__name__}."
+        )
     return array
+
+
+# Type promotion as PyTorch: float beats int beats bool whatever the dtypes' sizes, so
+# int64 * float32 -> float32 (NumPy would say float64); within one category a 0-d operand
+# does not widen a dimensioned one (float32 * 0-d float64 -> float32).
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _result_dtype(a: np.ndarray, b: np.ndarray) -> np.dtype:
+    ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
+    if ca != cb:
+        return a.dtype if ca > cb else b.dtype
+    if (a.ndim == 0) != (b.ndim == 0):
+        return b.dtype if a.ndim == 0 else a.dtype
+    return np.result_type(a.dtype, b.dtype)
+
+
+def _promote(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cast two operands of different dtypes to their common (PyTorch) dtype."""
+    if a.dtype == b.dtype:
+        return a, b
+    dtype = _result_dtype(a, b)
+    return a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+
+
+def _scalar_dtype(scalar: bool | int | float, like: np.dtype) -> np.dtype:
+    """The dtype a Python scalar takes next to a tensor of dtype ``like``.
+
+    It adopts ``like`` unless it is of a higher category (a float next to an int
+    tensor): Python scalars never widen a tensor, so ``float32_tensor * 2.0`` stays float32.
+    """
+    category = 2 if isinstance(scalar, float) else 0 if isinstance(scalar, bool) else 1
+    if category <= _CATEGORY[like.kind]:
+        return like
+    return np.dtype(DEFAULT_DTYPE) if category == 2 else np.dtype(np.int64)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -118,17 +169,39 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
+    elif extra < 0:  # a smaller gradient (e.g. a scalar) that broadcasts up to ``shape``
+        grad = grad.reshape((1,) * -extra + grad.shape)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
+    if grad.shape != shape:
+        grad = np.broadcast_to(grad, shape)
+    return grad
 
 
 def _normalize_axis(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    """Non-negative, validated axes (all axes for None). A 0-d tensor accepts 0 and -1."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    return tuple(int(a) % ndim if ndim else 0 for a in axes)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    bound = max(ndim, 1)
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -bound <= a < bound:
+            raise ValueError(
+                f"axis expected integers in [{-bound}, {bound - 1}] for a tensor with {ndim} "
+                f"dimension(s); received axis={axis!r}."
+            )
+    normalized = tuple(int(a) % bound for a in axes)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"axis expected distinct axes; received axis={axis!r}.")
+    return normalized if ndim else ()
+
+
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        return tuple(shape[0])
+    return shape
 
 
 def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -141,9 +214,12 @@ def _expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> 
 def _is_basic_index(index: Any) -> bool:
     """True when ``array[index]`` is a view (no element can be selected twice)."""
     parts = index if isinstance(index, tuple) else (index,)
-    return all(
-        isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts
-    )
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+
+
+def _raw(value: Any) -> Any:
+    """The array inside a Tensor; anything else unchanged."""
+    return value.data if isinstance(value, Tensor) else value
 
 
 def _unwrap_index(index: Any) -> Any:
@@ -160,11 +236,23 @@ def _unwrap_index(index: Any) -> Any:
 class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
+    Dtypes follow PyTorch: NumPy arrays keep their dtype (float64 stays float64) and
+    share memory with the tensor; Python scalars and lists become float32. In binary
+    ops a Python scalar never widens a tensor (``float32 * 2.0`` is float32), float
+    beats int beats bool (``int_tensor * 2.5`` and ``mask * 1.0`` are float32;
+    ``int64 * float32`` is float32), and two floats promote (``float32 * float64`` is
+    float64, unless the float64 operand is 0-d). ``int / int`` is float32.
+    Gradients always come back in each input's own dtype.
+
     Args:
         data: array-like. NumPy arrays keep their dtype; Python scalars and lists
             become float32.
         requires_grad: record operations on this tensor so ``backward`` fills ``.grad``.
+            Only floating-point tensors can require gradients.
         dtype: convert ``data`` to this NumPy dtype.
+
+    Raises:
+        TypeError: ``requires_grad=True`` for a non-float dtype, or non-numeric data.
 
     Attributes:
         data (np.ndarray): the values.
@@ -204,7 +292,8 @@ class Tensor:
         no parent requires one, no graph is recorded and the closure is dropped.
         """
         out = cls.__new__(Tensor)
-        out.data = data
+        # NumPy returns scalars, not 0-d arrays, for e.g. 1-D @ 1-D: keep .data an ndarray.
+        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
         out.grad = None
         out._op = None
         out._parents = ()
@@ -262,9 +351,11 @@ class Tensor:
         grads: dict[int, np.ndarray] = {id(self): seed}
         for node in order:
             g = grads.pop(id(node), None)
-            if g is None:
+            if g is None:  # no gradient reached this node: nothing to do but free it
+                if not retain_graph and node._op is not None:
+                    node._backward, node._parents = None, ()
                 continue
-            if node.is_leaf:
+            if node._op is None:  # a leaf
                 if node.grad is None:
                     node.grad = np.array(g, dtype=node.data.dtype, copy=True)
                 else:
@@ -278,7 +369,12 @@ class Tensor:
             parent_grads = node._backward(g)
             if not retain_graph:
                 node._backward = None
-            for parent, pg in zip(node._parents, parent_grads):
+            if len(parent_grads) != len(node._parents):
+                raise RuntimeError(
+                    f"The backward of op {node._op!r} returned {len(parent_grads)} gradients "
+                    f"for {len(node._parents)} inputs; expected one (or None) per input."
+                )
+            for parent, pg in zip(node._parents, parent_grads, strict=True):
                 if pg is None or not parent.requires_grad:
                     continue
                 if pg.shape != parent.data.shape:
@@ -343,9 +439,7 @@ class Tensor:
     def item(self) -> float | int | bool:
         """The value of a single-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(
-                f"item() needs a single-element tensor; received shape {self.shape}."
-            )
+            raise ValueError(f"item() needs a single-element tensor; received shape {self.shape}.")
         return self.data.item()
 
     def tolist(self) -> Any:
@@ -356,11 +450,15 @@ class Tensor:
         return Tensor(self.data)
 
     def astype(self, dtype: Any) -> Tensor:
-        """Cast to ``dtype``; gradients are cast back on the way down."""
+        """Cast to ``dtype`` (a copy); gradients are cast back on the way down.
+
+        A cast to a non-floating dtype ends the graph: the result requires no grad.
+        """
+        out = self.data.astype(dtype)
+        if out.dtype.kind != "f":
+            return Tensor(out)
         source_dtype = self.data.dtype
-        return Tensor.from_op(
-            self.data.astype(dtype), (self,), lambda g: (g.astype(source_dtype),), "astype"
-        )
+        return Tensor.from_op(out, (self,), lambda g: (g.astype(source_dtype),), "astype")
 
     def float(self) -> Tensor:
         return self.astype(np.float32)
@@ -389,29 +487,40 @@ class Tensor:
         return bool(self.data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return np.asarray(self.data, dtype=dtype)
 
     # ----------------------------------------------------------------- arithmetic
 
     def _operand(self, other: ArrayLike) -> Tensor:
-        """Wrap a non-tensor operand. Python scalars take this tensor's dtype, so
-        ``float32_tensor * 2.0`` stays float32."""
+        """Wrap a non-tensor operand. Python scalars take this tensor's dtype when they
+        can (``float32_tensor * 2.0`` stays float32; ``int_tensor * 2.5`` is float32)."""
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (int, float, bool)):
-            return Tensor(np.asarray(other, dtype=self.data.dtype))
+            dtype = self.data.dtype
+            if dtype.kind != "f":
+                dtype = _scalar_dtype(other, dtype)
+            return _constant(np.asarray(other, dtype=dtype))
         return Tensor(other)
 
     def __add__(self, other: ArrayLike) -> Tensor:
         other = self._operand(other)
-        return Tensor.from_op(self.data + other.data, (self, other), lambda g: (g, g), "add")
+        a, b = self.data, other.data
+        if a.dtype is not b.dtype:  # fast check; _promote compares properly
+            a, b = _promote(a, b)
+        return Tensor.from_op(a + b, (self, other), lambda g: (g, g), "add")
 
     def __radd__(self, other: ArrayLike) -> Tensor:
         return self._operand(other) + self
 
     def __sub__(self, other: ArrayLike) -> Tensor:
         other = self._operand(other)
-        return Tensor.from_op(self.data - other.data, (self, other), lambda g: (g, -g), "sub")
+        a, b = self.data, other.data
+        if a.dtype is not b.dtype:  # fast check; _promote compares properly
+            a, b = _promote(a, b)
+        return Tensor.from_op(a - b, (self, other), lambda g: (g, -g), "sub")
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
         return self._operand(other) - self
@@ -419,7 +528,16 @@ class Tensor:
     def __mul__(self, other: ArrayLike) -> Tensor:
         other = self._operand(other)
         a, b = self.data, other.data
-        return Tensor.from_op(a * b, (self, other), lambda g: (g * b, g * a), "mul")
+        if a.dtype is not b.dtype:  # fast check; _promote compares properly
+            a, b = _promote(a, b)
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+            return (
+                g * b if self.requires_grad else None,
+                g * a if other.requires_grad else None,
+            )
+
+        return Tensor.from_op(a * b, (self, other), backward, "mul")
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
         return self._operand(other) * self
@@ -427,10 +545,17 @@ class Tensor:
     def __truediv__(self, other: ArrayLike) -> Tensor:
         other = self._operand(other)
         a, b = self.data, other.data
+        if a.dtype is not b.dtype:  # fast check; _promote compares properly
+            a, b = _promote(a, b)
+        if a.dtype.kind not in "fc":  # int / int is a float tensor, as in PyTorch
+            a, b = a.astype(DEFAULT_DTYPE), b.astype(DEFAULT_DTYPE)
 
-        def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
             # d(a/b)/da = 1/b ;  d(a/b)/db = -a/b²
-            return g / b, -g * a / (b * b)
+            return (
+                g / b if self.requires_grad else None,
+                -g * a / (b * b) if other.requires_grad else None,
+            )
 
         return Tensor.from_op(a / b, (self, other), backward, "div")
 
@@ -440,63 +565,92 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return Tensor.from_op(-self.data, (self,), lambda g: (-g,), "neg")
 
-    def __pow__(self, exponent: float | int) -> Tensor:
-        if isinstance(exponent, Tensor):
-            raise TypeError("Tensor ** Tensor is not supported; use exp(b * log(a)).")
-        a = self.data
-        p = np.asarray(exponent, dtype=a.dtype)
-        # d a^p / da = p · a^(p-1)
-        return Tensor.from_op(a**p, (self,), lambda g: (g * p * a ** (p - 1),), "pow")
+    def __pow__(self, exponent: ArrayLike) -> Tensor:
+        """``self ** exponent``; the exponent may be a number, an array or a Tensor."""
+        other = self._operand(exponent)
+        a, p = self.data, other.data
+        if a.dtype is not p.dtype:
+            a, p = _promote(a, p)
+        out = a**p
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+            ga = gp = None
+            if self.requires_grad:
+                # d a^p / da = p · a^(p-1), taken as 0 where p = 0 (as PyTorch)
+                if p.ndim == 0:
+                    ga = g * p * a ** (p - 1) if p != 0 else np.zeros_like(g)
+                else:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        ga = np.where(p == 0, 0, g * p * a ** (p - 1)).astype(g.dtype)
+            if other.requires_grad:
+                # d a^p / dp = a^p · ln a, taken as 0 where a = 0 and p >= 0 (as PyTorch)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gp = np.where((a == 0) & (p >= 0), 0, g * out * np.log(a)).astype(g.dtype)
+            return ga, gp
+
+        return Tensor.from_op(out, (self, other), backward, "pow")
+
+    def __rpow__(self, base: ArrayLike) -> Tensor:
+        return self._operand(base) ** self
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
         other = self._operand(other)
         a, b = self.data, other.data
         if a.ndim < 1 or b.ndim < 1:
-            raise ValueError("matmul needs tensors with at least one dimension.")
+            raise ValueError(
+                f"matmul expected tensors with at least one dimension; received shapes "
+                f"{a.shape} and {b.shape}. Use * to multiply by a scalar."
+            )
+        if a.dtype is not b.dtype:  # fast check; _promote compares properly
+            a, b = _promote(a, b)
+        try:
+            out = a @ b
+        except ValueError:
+            raise ValueError(
+                f"matmul expected shapes (..., n, k) @ (..., k, m) with matching k; received "
+                f"{a.shape} @ {b.shape}."
+            ) from None
 
-        def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
             # Promote vectors to matrices so one formula serves every case:
-            # C = A B  =>  dA = dC Bᵀ,  dB = Aᵀ dC.
-            a2 = a[None, :] if a.ndim == 1 else a
-            b2 = b[:, None] if b.ndim == 1 else b
-            g2 = g
-            if a.ndim == 1:
-                g2 = np.expand_dims(g2, -2)
-            if b.ndim == 1:
-                g2 = np.expand_dims(g2, -1)
-            ga = g2 @ np.swapaxes(b2, -1, -2)
-            gb = np.swapaxes(a2, -1, -2) @ g2
-            if a.ndim == 1:
-                ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:]) if ga.ndim > 2 else ga[0]
-                ga = unbroadcast(ga, a.shape)
-            if b.ndim == 1:
-                gb = gb[..., 0]
-                gb = unbroadcast(gb, b.shape)
+            # C = A B  =>  dA = dC Bᵀ,  dB = Aᵀ dC  (the engine sums broadcast batch axes).
+            a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
+            b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
+            g2 = g[..., None] if b.ndim == 1 else g  # (..., n, 1)
+            g2 = g2[..., None, :] if a.ndim == 1 else g2  # (..., 1, m)
+            ga = gb = None
+            if self.requires_grad:
+                ga = g2 @ np.swapaxes(b2, -1, -2)  # (..., n, k)
+                ga = ga[..., 0, :] if a.ndim == 1 else ga  # (..., k)
+            if other.requires_grad:
+                gb = np.swapaxes(a2, -1, -2) @ g2  # (..., k, m)
+                gb = gb[..., 0] if b.ndim == 1 else gb  # (..., k)
             return ga, gb
 
-        return Tensor.from_op(a @ b, (self, other), backward, "matmul")
+        return Tensor.from_op(out, (self, other), backward, "matmul")
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
         return self._operand(other) @ self
 
-    # Comparisons produce boolean tensors and carry no gradient.
+    # Comparisons produce boolean tensors and carry no gradient. The other operand is
+    # used as given (a Python 0.1 is compared as 0.1, not rounded to float32 first).
     def __lt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(self.data < _to_array(other))
+        return Tensor(self.data < _raw(other))
 
     def __le__(self, other: ArrayLike) -> Tensor:
-        return Tensor(self.data <= _to_array(other))
+        return Tensor(self.data <= _raw(other))
 
     def __gt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(self.data > _to_array(other))
+        return Tensor(self.data > _raw(other))
 
     def __ge__(self, other: ArrayLike) -> Tensor:
-        return Tensor(self.data >= _to_array(other))
+        return Tensor(self.data >= _raw(other))
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self.data == _to_array(other))
+        return Tensor(self.data == _raw(other))
 
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self.data != _to_array(other))
+        return Tensor(self.data != _raw(other))
 
     # ----------------------------------------------------------------- elementwise math
 
@@ -533,6 +687,18 @@ class Tensor:
     # ----------------------------------------------------------------- reductions
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes when None; an int or a tuple, negatives allowed).
+
+        Args:
+            axis: the axes to reduce.
+            keepdims: keep the reduced axes with length 1.
+
+        Raises:
+            ValueError: an axis out of range or repeated.
+
+        >>> Tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=-1)
+        Tensor([3., 7.])
+        """
         axes = _normalize_axis(axis, self.ndim)
         shape = self.shape
         out = self.data.sum(axis=axes, keepdims=keepdims)
@@ -543,6 +709,7 @@ class Tensor:
         return Tensor.from_op(np.asarray(out), (self,), backward, "sum")
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis``; arguments as :meth:`sum`."""
         axes = _normalize_axis(axis, self.ndim)
         count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
         return self.sum(axis=axes, keepdims=keepdims) * (1.0 / count)
@@ -554,7 +721,7 @@ class Tensor:
 
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
             # Ties share the gradient equally (as torch.amax/amin).
-            winners = a == out
+            winners = (a == out).astype(g.dtype)
             share = winners / winners.sum(axis=axes, keepdims=True)
             return (_expand_reduced(g, axes, keepdims) * share,)
 
@@ -578,7 +745,8 @@ class Tensor:
     # ----------------------------------------------------------------- shape
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        new_shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        """A tensor with the same elements in shape ``shape`` (one entry may be -1)."""
+        new_shape = _shape_arg(shape)
         source = self.shape
         try:
             out = self.data.reshape(new_shape)
@@ -608,7 +776,16 @@ class Tensor:
         return self.permute(*(axes or range(self.ndim)[::-1]))
 
     def permute(self, *dims: int | Sequence[int]) -> Tensor:
-        perm = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
+        """Reorder the axes: output axis ``i`` is input axis ``dims[i]`` (negatives allowed)."""
+        try:
+            perm = _normalize_axis(_shape_arg(dims), self.ndim)
+        except ValueError:
+            perm = ()
+        if sorted(perm) != list(range(self.ndim)):
+            raise ValueError(
+                f"permute expected a permutation of the {self.ndim} axes of a tensor of shape "
+                f"{self.shape}; received {_shape_arg(dims)!r}."
+            )
         inverse = tuple(np.argsort(perm))
         out = self.data.transpose(perm)
         return Tensor.from_op(out, (self,), lambda g: (g.transpose(inverse),), "permute")
@@ -629,12 +806,12 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _unwrap_index(index)
-        a = self.data
-        out = a[index]
+        out = self.data[index]
         basic = _is_basic_index(index)
+        shape, dtype = self.shape, self.dtype  # keep no reference to the input array
 
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
-            full = np.zeros_like(a)
+            full = np.zeros(shape, dtype=dtype)
             if basic:
                 full[index] = g
             else:  # advanced indexing may pick an element twice: accumulate
@@ -649,6 +826,14 @@ class Tensor:
 
 
 # --------------------------------------------------------------------------- free functions
+
+
+def _constant(array: np.ndarray) -> Tensor:
+    """A leaf wrapping ``array`` as is (no conversion): the fast path for operands."""
+    out = Tensor.__new__(Tensor)
+    out.data, out.grad, out.requires_grad = array, None, False
+    out._parents, out._backward, out._op = (), None, None
+    return out
 
 
 def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -686,7 +871,7 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     out = np.stack([p.data for p in parts], axis=axis)
 
     def backward(g: np.ndarray) -> list[np.ndarray]:
-        return [np.take(g, i, axis=axis) for i in range(len(parts))]
+        return list(np.moveaxis(g, axis, 0))  # views, one per input
 
     return Tensor.from_op(out, parts, backward, "stack")
 
@@ -712,8 +897,10 @@ def clip(x: ArrayLike, min: float | None = None, max: float | None = None) -> Te
 
 
 def zeros(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``; float32 by default."""
+    return Tensor(np.zeros(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``; float32 by default."""
+    return Tensor(np.ones(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)

@@ -1,0 +1,53 @@
+"""Functional ops on batched NCHW tensors, named and shaped as ``torch.nn.functional``.
+
+Each op computes its output with vectorized NumPy and defines its backward pass
+beside it (see :meth:`convscope.Tensor.from_op`).
+
+>>> import numpy as np
+>>> from convscope import Tensor
+>>> from convscope.nn import functional as F
+>>> F.relu(Tensor([-1.0, 2.0]))
+Tensor([0., 2.])
+"""
+
+from convscope.nn.functional.activation import (
+    elu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from convscope.nn.functional.conv import conv2d, pad
+from convscope.nn.functional.linear import dropout, flatten, linear
+from convscope.nn.functional.loss import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    nll_loss,
+)
+from convscope.nn.functional.normalization import batch_norm
+from convscope.nn.functional.pooling import avg_pool2d, max_pool2d
+
+__all__ = [
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "flatten",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "pad",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]

@@ -1,0 +1,265 @@
+"""Activation functions: elementwise nonlinearities and (log-)softmax.
+
+Each function computes its output with NumPy and defines its backward beside it.
+All are numerically stable: ``sigmoid`` never evaluates ``exp`` of a large positive
+number, and ``softmax``/``log_softmax`` subtract the maximum before exponentiating
+(the log-sum-exp trick), so logits of ±1e4 give exact, finite results.
+
+>>> from convscope import Tensor
+>>> relu(Tensor([-1.0, 0.5]))
+Tensor([0. , 0.5])
+>>> softmax(Tensor([[0.0, 0.0]]), dim=1)
+Tensor([[0.5, 0.5]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convscope.tensor import ArrayLike, Tensor, as_tensor
+
+
+def _floating(x: ArrayLike, fn: str, what: str = "input") -> Tensor:
+    """``x`` as a Tensor, or TypeError if its dtype is not floating point."""
+    t = as_tensor(x)
+    if t.dtype.kind != "f":
+        raise TypeError(
+            f"{fn} expected a floating-point {what}; received dtype {t.dtype}. "
+            "Convert it first, e.g. x.float()."
+        )
+    return t
+
+
+def _check_dim(dim: int, ndim: int, fn: str) -> int:
+    """Normalise ``dim`` to a non-negative axis (0-d tensors accept -1 and 0, as PyTorch)."""
+    rank = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or not -rank <= dim < rank:
+        raise ValueError(
+            f"{fn} expected dim in [{-rank}, {rank - 1}] for a {ndim}-D input; "
+            f"received dim={dim!r}."
+        )
+    return int(dim) % rank
+
+
+def _log_softmax_array(a: np.ndarray, axis: int) -> np.ndarray:
+    """Stable ``log(softmax(a))`` along ``axis`` on a plain array.
+
+    log softmax(a)_i = a_i - log Σ_j exp(a_j) = (a_i - m) - log Σ_j exp(a_j - m),
+    with m = max_j a_j, so every exponent is <= 0 and nothing overflows.
+    """
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _sigmoid_array(a: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-a))`` without overflow: ``exp`` only ever sees ``-|a| <= 0``."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+# --------------------------------------------------------------------------- elementwise
+
+
+def relu(x: ArrayLike) -> Tensor:
+    """Rectified linear unit, ``max(x, 0)`` elementwise.
+
+    The gradient at exactly 0 is taken as 0 (as PyTorch).
+
+    Args:
+        x: a floating-point tensor of any shape.
+
+    Shape:
+        Output has the shape of ``x``.
+
+    Raises:
+        TypeError: ``x`` is not floating point.
+
+    >>> relu(Tensor([-2.0, 0.0, 3.0]))
+    Tensor([0., 0., 3.])
+    """
+    x = _floating(x, "relu")
+    a = x.data
+    out = np.maximum(a, 0)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        return (g * (a > 0),)  # d relu: 1 where x > 0, else 0
+
+    return Tensor.from_op(out, (x,), backward, "relu")
+
+
+def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> Tensor:
+    """``x`` where ``x > 0``, ``negative_slope * x`` elsewhere.
+
+    Args:
+        x: a floating-point tensor of any shape.
+        negative_slope: slope of the negative part.
+
+    Shape:
+        Output has the shape of ``x``.
+
+    Raises:
+        TypeError: ``x`` is not floating point.
+
+    >>> leaky_relu(Tensor([-2.0, 3.0]), negative_slope=0.5)
+    Tensor([-1.,  3.])
+    """
+    x = _floating(x, "leaky_relu")
+    a = x.data
+    slope = a.dtype.type(negative_slope)
+    positive = a > 0
+    out = np.where(positive, a, a * slope)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        return (np.where(positive, g, g * slope),)  # d leaky_relu: 1 or slope
+
+    return Tensor.from_op(out, (x,), backward, "leaky_relu")
+
+
+def elu(x: ArrayLike, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: ``x`` where ``x > 0``, ``alpha * (exp(x) - 1)`` elsewhere.
+
+    Args:
+        x: a floating-point tensor of any shape.
+        alpha: the value the negative part saturates to is ``-alpha``.
+
+    Shape:
+        Output has the shape of ``x``.
+
+    Raises:
+        TypeError: ``x`` is not floating point.
+
+    >>> elu(Tensor([-1.0, 2.0]))
+    Tensor([-0.63212055,  2.        ])
+    """
+    x = _floating(x, "elu")
+    a = x.data
+    alpha_ = a.dtype.type(alpha)
+    positive = a > 0
+    # exp only ever sees values <= 0, so it cannot overflow for large positive x.
+    exp_neg = np.exp(np.minimum(a, 0))
+    out = np.where(positive, a, alpha_ * np.expm1(np.minimum(a, 0)))
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        return (np.where(positive, g, g * alpha_ * exp_neg),)  # d elu: 1 or alpha·exp(x)
+
+    return Tensor.from_op(out, (x,), backward, "elu")
+
+
+def tanh(x: ArrayLike) -> Tensor:
+    """Hyperbolic tangent ``(exp(x) - exp(-x)) / (exp(x) + exp(-x))``, elementwise.
+
+    Args:
+        x: a floating-point tensor of any shape.
+
+    Shape:
+        Output has the shape of ``x``.
+
+    Raises:
+        TypeError: ``x`` is not floating point.
+
+    >>> tanh(Tensor([0.0, 1e4]))
+    Tensor([0., 1.])
+    """
+    x = _floating(x, "tanh")
+    out = np.tanh(x.data)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        return (g * (1 - out * out),)  # d tanh: 1 - tanh²
+
+    return Tensor.from_op(out, (x,), backward, "tanh")
+
+
+def sigmoid(x: ArrayLike) -> Tensor:
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise, without overflow.
+
+    For ``x >= 0`` it evaluates ``1 / (1 + e)`` and for ``x < 0`` ``e / (1 + e)``
+    with ``e = exp(-|x|) <= 1``, so ``sigmoid(-1000)`` is 0 with no warning.
+
+    Args:
+        x: a floating-point tensor of any shape.
+
+    Shape:
+        Output has the shape of ``x``.
+
+    Raises:
+        TypeError: ``x`` is not floating point.
+
+    >>> sigmoid(Tensor([-1000.0, 0.0, 1000.0]))
+    Tensor([0. , 0.5, 1. ])
+    """
+    x = _floating(x, "sigmoid")
+    out = _sigmoid_array(x.data)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        return (g * out * (1 - out),)  # d sigmoid: s (1 - s)
+
+    return Tensor.from_op(out, (x,), backward, "sigmoid")
+
+
+# --------------------------------------------------------------------------- softmax
+
+
+def softmax(x: ArrayLike, dim: int) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``: each slice becomes a probability vector.
+
+    Computed as ``exp(x - max) / sum(exp(x - max))`` so large logits cannot overflow.
+
+    Args:
+        x: a floating-point tensor.
+        dim: the axis that sums to 1, e.g. ``dim=1`` for (N, C) logits.
+
+    Shape:
+        Output has the shape of ``x``.
+
+    Raises:
+        TypeError: ``x`` is not floating point.
+        ValueError: ``dim`` is out of range.
+
+    >>> softmax(Tensor([[1e4, 0.0]]), dim=1)
+    Tensor([[1., 0.]])
+    """
+    x = _floating(x, "softmax")
+    axis = _check_dim(dim, x.ndim, "softmax")
+    a = x.data.reshape(1) if x.ndim == 0 else x.data  # a 0-d input is one 1-element slice
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    s = e / e.sum(axis=axis, keepdims=True)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        g = g.reshape(s.shape)
+        # d softmax: s * (g - sum(g * s))   (the Jacobian is diag(s) - s sᵀ)
+        return ((s * (g - (g * s).sum(axis=axis, keepdims=True))).reshape(x.shape),)
+
+    return Tensor.from_op(s.reshape(x.shape), (x,), backward, "softmax")
+
+
+def log_softmax(x: ArrayLike, dim: int) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, computed stably by log-sum-exp.
+
+    ``x_i - max - log(sum(exp(x - max)))``: finite for any finite logits, where
+    ``log(softmax(x))`` would give ``log(0) = -inf`` for a logit 1e4 below the rest.
+
+    Args:
+        x: a floating-point tensor.
+        dim: the axis to normalise over.
+
+    Shape:
+        Output has the shape of ``x``.
+
+    Raises:
+        TypeError: ``x`` is not floating point.
+        ValueError: ``dim`` is out of range.
+
+    >>> log_softmax(Tensor([[1e4, 0.0]]), dim=1)
+    Tensor([[     0., -10000.]])
+    """
+    x = _floating(x, "log_softmax")
+    axis = _check_dim(dim, x.ndim, "log_softmax")
+    a = x.data.reshape(1) if x.ndim == 0 else x.data  # a 0-d input is one 1-element slice
+    out = _log_softmax_array(a, axis)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        g = g.reshape(out.shape)
+        # d log_softmax: g - softmax * sum(g)
+        return ((g - np.exp(out) * g.sum(axis=axis, keepdims=True)).reshape(x.shape),)
+
+    return Tensor.from_op(out.reshape(x.shape), (x,), backward, "log_softmax")

@@ -1,0 +1,325 @@
+"""2-D convolution through im2col and one matrix product, and constant padding.
+
+Like every deep-learning library, ``conv2d`` computes a cross-correlation
+(Goodfellow et al., *Deep Learning*, §9.1): the kernel is not flipped.
+
+    out[n, o, y, x] = bias[o] + Σ_{c, i, j} weight[o, c, i, j] · input[n, c, y·s + i·d, x·s + j·d]
+
+**im2col.** Copy every ``KH×KW×C`` input window into one row of a matrix
+``cols`` (one row per output pixel); then the whole convolution is a single
+matrix product ``cols @ W`` that BLAS runs at full speed:
+
+    cols (N·OH·OW, KH·KW·C) @ W (KH·KW·C, O) -> out (N·OH·OW, O)
+
+The rows are ordered ``(n, y, x)`` and the columns ``(i, j, c)``, i.e. *channels
+last* (NHWC). That choice makes both copies cheap — each window row is a run of
+``KW·C`` consecutive numbers in an NHWC image — and it means ``out`` already *is*
+the NCHW result, viewed through a transpose, so no copy is made. Outputs of
+``conv2d`` are therefore NCHW-shaped views of channels-last memory; NumPy handles
+such views transparently.
+
+**Backward.** With ``g = dL/dout`` reshaped to ``(N·OH·OW, O)`` like ``out``:
+
+    dW    = colsᵀ @ g                  (KH·KW·C, O)
+    dbias = g summed over its rows
+    dcols = g @ Wᵀ                     (N·OH·OW, KH·KW·C)
+
+and ``col2im`` adds every row of ``dcols`` back onto the window it was copied
+from (overlapping windows add up). Gradients are only computed for inputs that
+require them: the first layer's images never do.
+
+With ``groups > 1`` the channels split into ``groups`` independent convolutions,
+done as one batched matrix product over a leading group axis.
+
+>>> import numpy as np
+>>> from convscope import Tensor
+>>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+>>> w = Tensor(np.ones((1, 1, 2, 2), dtype=np.float32))
+>>> conv2d(x, w).numpy()[0, 0]      # each output is the sum of a 2×2 window
+array([[10., 14., 18.],
+       [26., 30., 34.],
+       [42., 46., 50.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from convscope.nn.functional.geometry import Padding, pair, resolve_padding
+from convscope.tensor import ArrayLike, Tensor, as_tensor
+
+
+def _float_tensor(value: ArrayLike, op: str, name: str) -> Tensor:
+    """``value`` as a Tensor, checking it holds floating-point numbers."""
+    tensor = as_tensor(value)
+    if tensor.dtype.kind != "f":
+        raise TypeError(
+            f"{op} expected a floating-point {name}; received dtype {tensor.dtype}. "
+            f"Convert it first, e.g. {name}.astype(np.float32)."
+        )
+    return tensor
+
+
+def _check_4d(tensor: Tensor, op: str, name: str, layout: str) -> None:
+    if tensor.ndim != 4:
+        hint = " For a single image add a batch axis: x[None]." if name == "input" else ""
+        raise ValueError(
+            f"{op} expected a 4-D {name} of shape {layout}; received {name} of shape "
+            f"{tensor.shape}.{hint}"
+        )
+
+
+def _windows(
+    image: np.ndarray,
+    out_size: tuple[int, int],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+) -> np.ndarray:
+    """Read-only view ``(N, OH, OW, KH, KW, *channels)`` of all windows of an NHWC image.
+
+    ``view[n, y, x, i, j] = image[n, y·sh + i·dh, x·sw + j·dw]``; no data is copied.
+    """
+    n_str, h_str, w_str, *c_str = image.strides
+    (sh, sw), (dh, dw) = stride, dilation
+    return as_strided(
+        image,
+        shape=(image.shape[0], *out_size, *kernel_size, *image.shape[3:]),
+        strides=(n_str, h_str * sh, w_str * sw, h_str * dh, w_str * dw, *c_str),
+        writeable=False,
+    )
+
+
+def _col2im_add(
+    image: np.ndarray,
+    cols: np.ndarray,
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+) -> None:
+    """The adjoint of :func:`_windows`: ``image[window of (n, y, x)] += cols[n, y, x]``.
+
+    Overlapping windows must add up, so this loops over the ``KH·KW`` kernel
+    offsets ``(i, j)``: offset ``(i, j)`` of every window is one strided slice of
+    the image, and one ``+=`` adds all of them. ``cols`` is first transposed so
+    each offset's values are contiguous (``(KH, KW, N, OH, OW, C)``): the adds then
+    read long runs instead of ``C`` numbers every ``KH·KW·C``, which is ~3× faster.
+
+    Shape:
+        image: ``(N, Hp, Wp, *channels)``, updated in place.
+        cols: ``(N, OH, OW, KH, KW, *channels)``.
+    """
+    _, out_h, out_w, k_h, k_w = cols.shape[:5]
+    (sh, sw), (dh, dw) = stride, dilation
+    axes = (3, 4, 0, 1, 2, *range(5, cols.ndim))
+    by_offset = np.ascontiguousarray(cols.transpose(axes))  # (KH, KW, N, OH, OW, *channels)
+    for i in range(k_h):
+        for j in range(k_w):
+            rows = slice(i * dh, i * dh + (out_h - 1) * sh + 1, sh)
+            columns = slice(j * dw, j * dw + (out_w - 1) * sw + 1, sw)
+            image[:, rows, columns] += by_offset[i, j]
+
+
+def conv2d(
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: ArrayLike | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: Padding = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation) of a batch of images, as ``torch...conv2d``.
+
+    Args:
+        input: ``(N, C, H, W)`` Tensor or array of floats.
+        weight: ``(O, C / groups, KH, KW)`` kernels, same dtype as ``input``.
+        bias: ``(O,)`` added to every output pixel of each channel, or None.
+        stride: step between windows, int or ``(sh, sw)``.
+        padding: zeros added around the input: int, ``(ph, pw)``, ``'valid'`` (none) or
+            ``'same'`` (TensorFlow's SAME: output ``ceil(H / sh)``, any stride; the odd
+            pixel goes bottom/right).
+        dilation: spacing between kernel taps, int or ``(dh, dw)``.
+        groups: split channels into this many independent convolutions
+            (``groups == C`` is a depthwise convolution).
+
+    Shape:
+        - input: ``(N, C, H, W)``; weight: ``(O, C/groups, KH, KW)``
+        - output: ``(N, O, OH, OW)`` with
+          ``OH = floor((H + pad_top + pad_bottom − dh·(KH − 1) − 1) / sh) + 1``
+          (likewise ``OW``); channels-last in memory (see the module docstring).
+
+    Returns:
+        The output Tensor (same dtype as ``input``).
+
+    Raises:
+        TypeError: integer input/weight/bias, or mismatched dtypes.
+        ValueError: wrong number of dimensions, channel mismatch, ``groups`` not
+            dividing the channels, bias of the wrong shape, stride or dilation < 1,
+            unknown padding, or a kernel larger than the padded input.
+
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> x = Tensor(np.zeros((8, 3, 32, 32), dtype=np.float32))
+    >>> w = Tensor(np.zeros((16, 3, 5, 5), dtype=np.float32))
+    >>> conv2d(x, w, padding=2).shape, conv2d(x, w, stride=2, padding="same").shape
+    ((8, 16, 32, 32), (8, 16, 16, 16))
+    """
+    x = _float_tensor(input, "conv2d", "input")
+    w = _float_tensor(weight, "conv2d", "weight")
+    b = None if bias is None else _float_tensor(bias, "conv2d", "bias")
+    _check_4d(x, "conv2d", "input", "(N, C, H, W)")
+    _check_4d(w, "conv2d", "weight", "(out_channels, in_channels / groups, KH, KW)")
+    for name, t in (("weight", w), ("bias", b)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(
+                f"conv2d expected {name} of the input's dtype {x.dtype}; received {t.dtype}."
+            )
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"conv2d expected groups to be an int >= 1; received groups={groups!r}.")
+    n, c, h, w_in = x.shape
+    o, c_group, k_h, k_w = w.shape
+    if c != c_group * groups:
+        grouping = f" and groups={groups}" if groups > 1 else ""
+        raise ValueError(
+            f"conv2d expected input with {c_group * groups} channels (weight shape {w.shape}"
+            f"{grouping}); received input of shape {x.shape}"
+        )
+    if o % groups:
+        raise ValueError(
+            f"conv2d expected out_channels divisible by groups={groups}; received weight "
+            f"shape {w.shape} ({o} output channels)."
+        )
+    if b is not None and b.shape != (o,):
+        raise ValueError(
+            f"conv2d expected bias of shape ({o},) for weight shape {w.shape}; received bias "
+            f"of shape {b.shape}."
+        )
+    stride = pair(stride, "stride")
+    dilation = pair(dilation, "dilation")
+    top, bottom, left, right = resolve_padding(padding, (h, w_in), (k_h, k_w), stride, dilation)
+    h_pad, w_pad = h + top + bottom, w_in + left + right
+    span_h, span_w = dilation[0] * (k_h - 1) + 1, dilation[1] * (k_w - 1) + 1
+    if span_h > h_pad or span_w > w_pad:
+        raise ValueError(
+            f"conv2d kernel spanning {span_h}x{span_w} pixels (weight shape {w.shape}, "
+            f"dilation {dilation}) is larger than the padded input of {h_pad}x{w_pad} pixels "
+            f"(input shape {x.shape}, padding {(top, bottom, left, right)})."
+        )
+    out_h = (h_pad - span_h) // stride[0] + 1
+    out_w = (w_pad - span_w) // stride[1] + 1
+    g_out, kk = o // groups, k_h * k_w
+
+    # The padded input, channels last: (N, Hp, Wp, C). Already-NHWC input is used as is.
+    image = x.data.transpose(0, 2, 3, 1)  # (N, H, W, C)
+    if (top, bottom, left, right) != (0, 0, 0, 0) or not image.flags.c_contiguous:
+        padded = np.zeros((n, h_pad, w_pad, c), dtype=x.dtype)
+        padded[:, top : top + h, left : left + w_in] = image
+        image = padded
+    windows = _windows(image, (out_h, out_w), (k_h, k_w), stride, dilation)
+    # im2col: one row per output pixel, columns (i, j, c) within a group.
+    windows = windows.reshape(n, out_h, out_w, k_h, k_w, groups, c_group)
+    cols = np.ascontiguousarray(
+        windows.transpose(5, 0, 1, 2, 3, 4, 6)
+    )  # (G, N, OH, OW, KH, KW, Cg)
+    cols = cols.reshape(groups, n * out_h * out_w, kk * c_group)  # (G, N·OH·OW, KH·KW·Cg)
+    w_mat = w.data.reshape(groups, g_out, c_group, k_h, k_w).transpose(0, 3, 4, 2, 1)
+    w_mat = w_mat.reshape(groups, kk * c_group, g_out)  # (G, KH·KW·Cg, O/G)
+
+    out = np.matmul(cols, w_mat)  # (G, N·OH·OW, O/G)
+    if groups == 1:
+        out = out.reshape(n, out_h, out_w, o)  # (N, OH, OW, O): a free reshape
+    else:
+        out = out.reshape(groups, n, out_h, out_w, g_out).transpose(1, 2, 3, 0, 4)
+        out = out.reshape(n, out_h, out_w, o)  # (N, OH, OW, O), copied channels-last
+    if b is not None:
+        out += b.data
+    out = out.transpose(0, 3, 1, 2)  # (N, O, OH, OW) view of channels-last memory
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        g_rows = g.transpose(0, 2, 3, 1).reshape(n * out_h * out_w, o)  # (N·OH·OW, O)
+        g_groups = g_rows.reshape(-1, groups, g_out).transpose(1, 0, 2)  # (G, N·OH·OW, O/G)
+        grad_x = grad_w = grad_b = None
+        if w.requires_grad:
+            grad_w = np.matmul(g_groups.transpose(0, 2, 1), cols)  # (G, O/G, KH·KW·Cg)
+            grad_w = grad_w.reshape(groups, g_out, k_h, k_w, c_group).transpose(0, 1, 4, 2, 3)
+            grad_w = grad_w.reshape(o, c_group, k_h, k_w)  # (O, Cg, KH, KW)
+        if b is not None and b.requires_grad:
+            # Column sums as a BLAS matrix-vector product: ~3x faster than .sum(axis=0).
+            grad_b = np.ones(g_rows.shape[0], dtype=g.dtype) @ g_rows  # (O,)
+        if x.requires_grad:
+            d_cols = np.matmul(g_groups, w_mat.transpose(0, 2, 1))  # (G, N·OH·OW, KH·KW·Cg)
+            d_cols = d_cols.reshape(groups, n, out_h, out_w, k_h, k_w, c_group)
+            d_cols = d_cols.transpose(1, 2, 3, 4, 5, 0, 6)  # (N, OH, OW, KH, KW, G, Cg)
+            d_image = np.zeros((n, h_pad, w_pad, groups, c_group), dtype=g.dtype)
+            _col2im_add(d_image, d_cols, stride, dilation)
+            d_image = d_image.reshape(n, h_pad, w_pad, c)  # (N, Hp, Wp, C)
+            grad_x = d_image[:, top : top + h, left : left + w_in].transpose(0, 3, 1, 2)
+        return (grad_x, grad_w) if b is None else (grad_x, grad_w, grad_b)
+
+    parents = (x, w) if b is None else (x, w, b)
+    return Tensor.from_op(out, parents, backward, "conv2d")
+
+
+def pad(input: ArrayLike, pad: Sequence[int], value: float = 0.0) -> Tensor:
+    """Pad the last dimensions with a constant, as ``torch.nn.functional.pad(mode='constant')``.
+
+    Args:
+        input: Tensor or array.
+        pad: pairs of (before, after) pixel counts, starting from the **last**
+            dimension: ``(left, right)`` pads only the width, ``(left, right, top,
+            bottom)`` the width and height of an NCHW batch. Unequal pairs pad
+            asymmetrically.
+        value: the fill value; ``-inf`` is allowed (e.g. before a max-pool).
+
+    Shape:
+        Each padded dimension grows by ``before + after``.
+
+    Returns:
+        The padded Tensor. Its gradient is the gradient of the interior.
+
+    Raises:
+        ValueError: ``pad`` has odd length, more pairs than dimensions, or negative entries.
+        TypeError: ``pad`` is not a sequence of ints, or a non-finite ``value`` for an
+            integer input.
+
+    >>> from convscope import Tensor
+    >>> pad(Tensor([[1.0, 2.0]]), (1, 2)).numpy()
+    array([[0., 1., 2., 0., 0.]], dtype=float32)
+    >>> pad(Tensor([[1.0, 2.0]]), (0, 1, 1, 0), value=-1).numpy()
+    array([[-1., -1., -1.],
+           [ 1.,  2., -1.]], dtype=float32)
+    """
+    x = as_tensor(input)
+    if not isinstance(pad, (tuple, list)) or not all(
+        isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad
+    ):
+        raise TypeError(f"pad() expected a tuple of ints for `pad`; received pad={pad!r}.")
+    if len(pad) % 2 or len(pad) > 2 * x.ndim:
+        raise ValueError(
+            f"pad() expected an even number of pad sizes, at most 2 per dimension "
+            f"(input has {x.ndim} dimensions); received pad={tuple(pad)}."
+        )
+    if any(p < 0 for p in pad):
+        raise ValueError(
+            f"pad() expected non-negative pad sizes (it does not crop); received pad={tuple(pad)}."
+        )
+    if x.dtype.kind != "f" and not np.isfinite(value):
+        raise TypeError(f"pad() cannot fill an integer input (dtype {x.dtype}) with value={value}.")
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        widths[x.ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    out = np.full(
+        tuple(size + a + b for size, (a, b) in zip(x.shape, widths, strict=True)),
+        value,
+        dtype=x.dtype,
+    )
+    interior = tuple(slice(a, a + size) for size, (a, _) in zip(x.shape, widths, strict=True))
+    out[interior] = x.data
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        return (g[interior],)
+
+    return Tensor.from_op(out, (x,), backward, "pad")

@@ -1,0 +1,203 @@
+"""Size arithmetic shared by convolution, pooling and ``summary``.
+
+A kernel of size ``k`` with dilation ``d`` spans ``d·(k − 1) + 1`` input pixels.
+Sliding it with step ``s`` over an input of size ``n`` padded by ``p_before`` and
+``p_after`` gives (Goodfellow et al., *Deep Learning*, §9.5)
+
+    out = floor((n + p_before + p_after − d·(k − 1) − 1) / s) + 1
+
+which, with the same padding ``p`` on both sides, is PyTorch's
+``floor((n + 2p − d(k−1) − 1) / s) + 1``.
+
+>>> conv_output_size(28, 3)                     # 28×28 image, 3×3 kernel, no padding
+26
+>>> conv_output_size(28, 3, stride=2, padding=1)
+14
+>>> resolve_padding("same", (5, 5), (3, 3), stride=2)   # (top, bottom, left, right)
+(1, 1, 1, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+IntPair = int | Sequence[int]
+Padding = int | Sequence[int] | str
+
+PADDING_MODES = ("valid", "same")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def pair(value: IntPair, name: str = "value", minimum: int = 1) -> tuple[int, int]:
+    """Normalise an ``int | (int, int)`` argument to a ``(height, width)`` pair.
+
+    Like PyTorch's ``_pair``, but it also checks the values: they must be integers
+    no smaller than ``minimum``.
+
+    Args:
+        value: one int used for both dimensions, or a sequence of two ints.
+        name: the argument's name, used in error messages.
+        minimum: smallest allowed value (1 for sizes and strides, 0 for padding).
+
+    Returns:
+        ``(height_value, width_value)`` as Python ints.
+
+    Raises:
+        TypeError: ``value`` is neither an int nor a sequence of two ints.
+        ValueError: a value is smaller than ``minimum``.
+
+    >>> pair(3, "kernel_size")
+    (3, 3)
+    >>> pair((3, 5), "kernel_size")
+    (3, 5)
+    >>> pair(0, "stride")
+    Traceback (most recent call last):
+        ...
+    ValueError: Invalid value for argument `stride`. Expected an int >= 1 or a pair of them. Received stride=0.
+    """  # noqa: E501
+    if _is_int(value):
+        values = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+        values = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(
+            f"Invalid type for argument `{name}`. Expected an int or a pair of ints. "
+            f"Received {name}={value!r} of type {type(value).__name__}."
+        )
+    if min(values) < minimum:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected an int >= {minimum} or a pair of "
+            f"them. Received {name}={value!r}."
+        )
+    return values
+
+
+def conv_output_size(
+    size: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
+    """Number of window positions along one dimension.
+
+    Args:
+        size: input size ``n`` along this dimension.
+        kernel_size: kernel size ``k``.
+        stride: step ``s`` between windows.
+        padding: ``p`` pixels on each side, or ``(p_before, p_after)``.
+        dilation: spacing ``d`` between kernel taps.
+        ceil_mode: round the division up instead of down, so a final partial
+            window is kept. As in PyTorch, that last window must still start
+            inside the input or the before-padding, else it is dropped.
+
+    Returns:
+        ``floor((n + p_before + p_after − d·(k − 1) − 1) / s) + 1`` (``ceil`` in ceil mode).
+
+    Raises:
+        ValueError: the kernel does not fit in the padded input.
+
+    >>> conv_output_size(5, 3)                # 3 positions of a 3-wide window in 5 pixels
+    3
+    >>> conv_output_size(5, 3, dilation=2)    # a dilated 3-tap kernel spans 5 pixels
+    1
+    >>> conv_output_size(6, 2, stride=2)
+    3
+    >>> conv_output_size(5, 2, stride=2), conv_output_size(5, 2, stride=2, ceil_mode=True)
+    (2, 3)
+    """
+    before, after = (padding, padding) if _is_int(padding) else padding
+    span = dilation * (kernel_size - 1) + 1
+    padded = size + before + after
+    if span > padded:
+        raise ValueError(
+            f"Kernel of size {kernel_size} (dilation {dilation}, spanning {span} pixels) does not "
+            f"fit in an input of size {size} padded to {padded}."
+        )
+    if not ceil_mode:
+        return (padded - span) // stride + 1
+    out = -(-(padded - span) // stride) + 1
+    if (out - 1) * stride >= size + before:  # last window would start in the after-padding
+        out -= 1
+    return out
+
+
+def same_padding(
+    size: int, kernel_size: int, stride: int = 1, dilation: int = 1
+) -> tuple[int, int]:
+    """``(before, after)`` padding of TensorFlow/Keras/ONNX ``SAME_UPPER``.
+
+    The output has ``ceil(n / s)`` positions. The total padding is whatever that
+    needs, ``max((ceil(n/s) − 1)·s + d·(k − 1) + 1 − n, 0)``, split evenly with the
+    odd pixel at the end (bottom/right). Unlike PyTorch's ``padding='same'`` this
+    works for any stride.
+
+    >>> same_padding(5, 3)              # stride 1: output 5, one pixel each side
+    (1, 1)
+    >>> same_padding(6, 3, stride=2)    # output 3 needs 1 extra pixel, put after
+    (0, 1)
+    >>> same_padding(5, 4)              # even kernel: the extra pixel goes after
+    (1, 2)
+    """
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + dilation * (kernel_size - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(
+    padding: Padding,
+    input_size: tuple[int, int],
+    kernel_size: IntPair,
+    stride: IntPair = 1,
+    dilation: IntPair = 1,
+) -> tuple[int, int, int, int]:
+    """Turn a ``padding`` argument into explicit ``(top, bottom, left, right)`` pixels.
+
+    Args:
+        padding: an int (every side), a pair ``(pad_h, pad_w)`` (top = bottom = pad_h,
+            left = right = pad_w), ``'valid'`` (no padding) or ``'same'`` (see
+            :func:`same_padding`: output ``ceil(n / stride)``, extra pixel bottom/right).
+        input_size: ``(H, W)`` of the input.
+        kernel_size, stride, dilation: ints or ``(height, width)`` pairs.
+
+    Returns:
+        ``(top, bottom, left, right)``.
+
+    Raises:
+        ValueError: unknown padding string, or a negative padding.
+        TypeError: padding of another type.
+
+    >>> resolve_padding(1, (28, 28), (3, 3))
+    (1, 1, 1, 1)
+    >>> resolve_padding((0, 2), (28, 28), (1, 5))
+    (0, 0, 2, 2)
+    >>> resolve_padding("same", (6, 7), 3, stride=2)
+    (0, 1, 1, 1)
+    >>> resolve_padding("full", (6, 7), (3, 3))
+    Traceback (most recent call last):
+        ...
+    ValueError: Invalid value for argument `padding`. Expected an int, a pair of ints, 'valid' or 'same'. Received padding='full'.
+    """  # noqa: E501
+    if isinstance(padding, str):
+        kernel_size = pair(kernel_size, "kernel_size")
+        stride = pair(stride, "stride")
+        dilation = pair(dilation, "dilation")
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding == "same":
+            top, bottom = same_padding(input_size[0], kernel_size[0], stride[0], dilation[0])
+            left, right = same_padding(input_size[1], kernel_size[1], stride[1], dilation[1])
+            return top, bottom, left, right
+        raise ValueError(
+            "Invalid value for argument `padding`. Expected an int, a pair of ints, 'valid' or "
+            f"'same'. Received padding={padding!r}."
+        )
+    pad_h, pad_w = pair(padding, "padding", minimum=0)
+    return pad_h, pad_h, pad_w, pad_w

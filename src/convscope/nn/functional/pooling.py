@@ -1,0 +1,302 @@
+"""2-D max and average pooling, as ``torch.nn.functional.max_pool2d`` / ``avg_pool2d``.
+
+A ``KH×KW`` pooling window visits ``KH·KW`` *kernel offsets* ``(i, j)``. For one
+offset, the pixels the windows see form a strided slice of the input,
+
+    x[:, :, i : i + (OH − 1)·sh + 1 : sh, j : j + (OW − 1)·sw + 1 : sw]   # (N, C, OH, OW)
+
+so pooling is a short loop over offsets, each step one vectorized NumPy
+operation on all images and channels at once (Goodfellow et al., *Deep
+Learning*, §9.3). The backward pass runs the same loop, sending each offset's
+share of the gradient back through the same slice. When the windows do not
+overlap (``stride >= kernel_size``) every input pixel belongs to at most one
+window, so the gradient is *assigned* rather than accumulated, and when they also
+tile the input exactly (``stride == kernel_size``, sizes divisible, no padding)
+the gradient array needs no zero-fill either. (Reducing a
+``(N, C, OH, KH, OW, KW)`` reshape over its two small axes would be the obvious
+"fast path"; measured, NumPy's reductions over short strided axes are ~10× slower
+than this loop, so the loop is the fast path.)
+
+**Max pooling's gradient** goes to the maximum of each window. When several
+pixels tie for the maximum, it goes to the *first* one in row-major window order
+(smallest row, then smallest column), as PyTorch's CPU kernel does. Windows
+containing NaN output NaN; which of their pixels receives the gradient is
+unspecified.
+
+>>> import numpy as np
+>>> from convscope import Tensor
+>>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+>>> max_pool2d(x, 2).numpy()[0, 0]
+array([[ 5.,  7.],
+       [13., 15.]], dtype=float32)
+>>> avg_pool2d(x, 2).numpy()[0, 0]
+array([[ 2.5,  4.5],
+       [10.5, 12.5]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from convscope.nn.functional.geometry import IntPair, Padding, conv_output_size, pair
+from convscope.nn.functional.geometry import resolve_padding as _resolve_padding
+from convscope.tensor import ArrayLike, Tensor, as_tensor, is_grad_enabled
+
+
+class _Windows:
+    """Where the pooling windows of one call lie, and the loop over kernel offsets.
+
+    Holds the padded extent of the input and yields, for each kernel offset
+    ``(i, j)`` in row-major order, the ``(N, C, OH, OW)`` strided slice of a padded
+    array that the windows see at that offset.
+    """
+
+    def __init__(
+        self,
+        op: str,
+        input: ArrayLike,
+        kernel_size: IntPair,
+        stride: IntPair | None,
+        padding: Padding,
+        ceil_mode: bool,
+    ):
+        x = as_tensor(input)
+        if x.dtype.kind != "f":
+            raise TypeError(
+                f"{op} expected a floating-point input; received dtype {x.dtype}. "
+                "Convert it first, e.g. x.astype(np.float32)."
+            )
+        if x.ndim != 4:
+            raise ValueError(
+                f"{op} expected a 4-D input of shape (N, C, H, W); received input of shape "
+                f"{x.shape}. For a single image add a batch axis: x[None]."
+            )
+        self.x = x
+        self.kernel = pair(kernel_size, "kernel_size")
+        self.stride = self.kernel if stride is None else pair(stride, "stride")
+        h, w = x.shape[2:]
+        if isinstance(padding, str):
+            pads = _resolve_padding(padding, (h, w), self.kernel, self.stride)
+        else:
+            pad_h, pad_w = pair(padding, "padding", minimum=0)
+            if 2 * pad_h > self.kernel[0] or 2 * pad_w > self.kernel[1]:
+                raise ValueError(
+                    f"{op} expected padding of at most half the kernel size "
+                    f"(kernel_size={self.kernel}); received padding={padding!r}."
+                )
+            pads = (pad_h, pad_h, pad_w, pad_w)
+        self.top, bottom, self.left, right = pads
+        self.pads = pads
+        try:
+            self.out_size = (
+                conv_output_size(
+                    h, self.kernel[0], self.stride[0], (self.top, bottom), 1, ceil_mode
+                ),
+                conv_output_size(
+                    w, self.kernel[1], self.stride[1], (self.left, right), 1, ceil_mode
+                ),
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"{op} kernel_size={self.kernel} is larger than the padded input (input shape "
+                f"{x.shape}, padding (top, bottom, left, right)={pads})."
+            ) from error
+        # Rows/columns the windows reach, and the padded array that holds them and x.
+        reach_h = (self.out_size[0] - 1) * self.stride[0] + self.kernel[0]
+        reach_w = (self.out_size[1] - 1) * self.stride[1] + self.kernel[1]
+        self.padded_size = (max(reach_h, self.top + h), max(reach_w, self.left + w))
+        self.overlapping = self.stride[0] < self.kernel[0] or self.stride[1] < self.kernel[1]
+        # Windows tile the padded array exactly: every pixel is in exactly one window.
+        self.tiling = self.stride == self.kernel and (reach_h, reach_w) == self.padded_size
+        # Counts for the divisor of average pooling, per output row / column.
+        self._bounds = ((h, self.top, bottom), (w, self.left, right))
+
+    def padded(self, fill: float) -> np.ndarray:
+        """The input surrounded by ``fill`` out to the windows' reach (no copy if not needed)."""
+        x = self.x.data
+        n, c, h, w = x.shape
+        if (self.top, self.left) == (0, 0) and self.padded_size == (h, w):
+            return x
+        out = _empty_like_layout(x, self.padded_size)
+        out.fill(fill)
+        out[:, :, self.top : self.top + h, self.left : self.left + w] = x
+        return out
+
+    def offsets(self, array: np.ndarray) -> list[np.ndarray]:
+        """The ``(N, C, OH, OW)`` slices of ``array`` for each kernel offset, row-major."""
+        (sh, sw), (oh, ow) = self.stride, self.out_size
+        return [
+            array[:, :, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw]
+            for i in range(self.kernel[0])
+            for j in range(self.kernel[1])
+        ]
+
+    def scatter(self, contribution: Callable[[int], np.ndarray], like: np.ndarray) -> np.ndarray:
+        """Gradient of the input: add ``contribution(k)`` back through offset ``k``'s slice.
+
+        Args:
+            contribution: maps an offset number ``k`` to an ``(N, C, OH, OW)`` array.
+            like: an array of the output's dtype.
+        """
+        x = self.x.data
+        n, c, h, w = x.shape
+        grad = _empty_like_layout(x, self.padded_size, like.dtype)
+        if not self.tiling:
+            grad.fill(0)
+        for k, view in enumerate(self.offsets(grad)):
+            if self.overlapping:
+                view += contribution(k)
+            else:
+                view[...] = contribution(k)
+        return grad[:, :, self.top : self.top + h, self.left : self.left + w]
+
+    def divisor(self, count_include_pad: bool, dtype: np.dtype) -> np.ndarray | float:
+        """Number of pixels each window averages: ``(OH, OW)`` array, or a scalar if constant."""
+        counts = []
+        for (size, before, after), out, k, s in zip(
+            self._bounds, self.out_size, self.kernel, self.stride, strict=True
+        ):
+            start = np.arange(out) * s - before  # window start in unpadded coordinates
+            end = start + k
+            if count_include_pad:  # as PyTorch: padding counts, the ceil-mode overhang does not
+                counts.append(np.minimum(end, size + after) - start)
+            else:
+                counts.append(np.minimum(end, size) - np.maximum(start, 0))
+        divisor = np.multiply.outer(counts[0], counts[1]).astype(dtype)  # (OH, OW)
+        if np.all(divisor == self.kernel[0] * self.kernel[1]):
+            return float(self.kernel[0] * self.kernel[1])
+        return divisor
+
+
+def _empty_like_layout(
+    x: np.ndarray, size: tuple[int, int], dtype: np.dtype | None = None
+) -> np.ndarray:
+    """An empty ``(N, C, *size)`` array stored like ``x``: channels last if ``x`` is."""
+    n, c = x.shape[:2]
+    dtype = x.dtype if dtype is None else dtype
+    if not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous:
+        return np.empty((n, *size, c), dtype=dtype).transpose(0, 3, 1, 2)
+    return np.empty((n, c, *size), dtype=dtype)
+
+
+def max_pool2d(
+    input: ArrayLike,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """The maximum of each ``KH×KW`` window, as ``torch.nn.functional.max_pool2d``.
+
+    Args:
+        input: ``(N, C, H, W)`` Tensor or array of floats.
+        kernel_size: window size, int or ``(KH, KW)``.
+        stride: step between windows; defaults to ``kernel_size`` (non-overlapping).
+        padding: int or ``(ph, pw)`` of ``-inf`` pixels on each side (at most half the
+            kernel, as in PyTorch), ``'valid'`` (none) or ``'same'`` (TensorFlow's SAME:
+            output ``ceil(H / stride)``, the odd pixel bottom/right).
+        ceil_mode: keep a final partial window (see
+            :func:`~convscope.nn.functional.geometry.conv_output_size`).
+
+    Shape:
+        - input: ``(N, C, H, W)``
+        - output: ``(N, C, OH, OW)``, ``OH = floor((H + pad_top + pad_bottom − KH) / sh) + 1``
+
+    Returns:
+        The pooled Tensor. Its gradient flows to the first maximum of each window
+        (row-major order), as in PyTorch.
+
+    Raises:
+        TypeError: integer input.
+        ValueError: not 4-D, kernel/stride < 1, padding over half the kernel, unknown
+            padding string, or a kernel larger than the padded input.
+
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> x = Tensor(np.zeros((8, 16, 28, 28), dtype=np.float32))
+    >>> max_pool2d(x, 2).shape, max_pool2d(x, 3, stride=2, padding=1).shape
+    ((8, 16, 14, 14), (8, 16, 14, 14))
+    """
+    windows = _Windows("max_pool2d", input, kernel_size, stride, padding, ceil_mode)
+    x = windows.x
+    views = windows.offsets(windows.padded(-np.inf))
+    out = views[0].copy(order="K")  # (N, C, OH, OW), stored like the input
+    # Offset number of each window's first maximum; only needed for the gradient.
+    track = x.requires_grad and is_grad_enabled()
+    if track:
+        n_offsets = len(views)
+        argmax = np.zeros_like(out, dtype=np.uint8 if n_offsets <= 256 else np.int32)
+    for k, view in enumerate(views[1:], start=1):
+        if track:
+            # Offsets come in increasing order, so "the latest strictly greater offset"
+            # is max(argmax, k·[view > out]); strict > keeps the first of tied maxima.
+            np.maximum(argmax, np.multiply(view > out, k, dtype=argmax.dtype), out=argmax)
+        np.maximum(out, view, out=out)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        return (windows.scatter(lambda k: g * (argmax == k), g),)
+
+    return Tensor.from_op(out, (x,), backward, "max_pool2d")
+
+
+def avg_pool2d(
+    input: ArrayLike,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """The mean of each ``KH×KW`` window, as ``torch.nn.functional.avg_pool2d``.
+
+    Args:
+        input: ``(N, C, H, W)`` Tensor or array of floats.
+        kernel_size: window size, int or ``(KH, KW)``.
+        stride: step between windows; defaults to ``kernel_size``.
+        padding: int or ``(ph, pw)`` of zeros on each side (at most half the kernel),
+            ``'valid'`` or ``'same'`` (TensorFlow's SAME, see :func:`max_pool2d`).
+        ceil_mode: keep a final partial window.
+        count_include_pad: divide by the window size including padded zeros (PyTorch's
+            default). If False, divide by the number of real pixels in the window —
+            with ``padding='same'`` that is TensorFlow's average pooling. Either way the
+            part of a ceil-mode window beyond the padding is not counted, as in PyTorch.
+
+    Shape:
+        - input: ``(N, C, H, W)``
+        - output: ``(N, C, OH, OW)``, ``OH = floor((H + pad_top + pad_bottom − KH) / sh) + 1``
+
+    Returns:
+        The pooled Tensor.
+
+    Raises:
+        TypeError: integer input.
+        ValueError: as for :func:`max_pool2d`.
+
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> x = Tensor(np.ones((1, 1, 2, 2), dtype=np.float32))
+    >>> avg_pool2d(x, 2, stride=1, padding=1).numpy()[0, 0]   # zeros count
+    array([[0.25, 0.5 , 0.25],
+           [0.5 , 1.  , 0.5 ],
+           [0.25, 0.5 , 0.25]], dtype=float32)
+    >>> avg_pool2d(x, 2, stride=1, padding=1, count_include_pad=False).numpy()[0, 0]
+    array([[1., 1., 1.],
+           [1., 1., 1.],
+           [1., 1., 1.]], dtype=float32)
+    """
+    windows = _Windows("avg_pool2d", input, kernel_size, stride, padding, ceil_mode)
+    x = windows.x
+    views = windows.offsets(windows.padded(0.0))
+    out = views[0].copy(order="K")  # (N, C, OH, OW), stored like the input
+    for view in views[1:]:
+        out += view
+    divisor = windows.divisor(count_include_pad, x.dtype)
+    out /= divisor
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        share = g / divisor  # every pixel of a window gets an equal share
+        return (windows.scatter(lambda k: share, g),)
+
+    return Tensor.from_op(out, (x,), backward, "avg_pool2d")
