@@ -23,7 +23,7 @@ import convscope as cs
 from convscope import Tensor
 from oracle import check_grad, torch_parity
 
-T = importlib.import_module("convscope.tensor")  # `convscope.tensor` is also a function
+T = importlib.import_module("convscope.tensor")
 
 FLOATS = [np.float32, np.float64]
 
@@ -77,7 +77,7 @@ def test_dtype_argument_overrides():
     assert Tensor([1, 2], dtype=np.int64).dtype == np.int64
     assert Tensor(np.ones(2), dtype=np.float32).dtype == np.float32
     assert Tensor(1.0, dtype=np.float64).dtype == np.float64
-    assert cs.tensor([1.0], dtype=np.float16).dtype == np.float16
+    assert T.tensor([1.0], dtype=np.float16).dtype == np.float16
 
 
 @pytest.mark.parametrize("data", [np.arange(3), np.array([True, False]), [1, 2]])

@@ -191,25 +191,30 @@ def test_accepts_arrays_and_keeps_float32():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_stacked_convolutions_and_channels_last_inputs_match_torch(dtype):
-    # conv2d returns channels-last memory; the next conv (and its backward) must
-    # handle that layout, padded or not, as well as a plain NCHW input.
+    # Inputs may be stored channels last and upstream gradients may be any strided
+    # view: both must give the same numbers as contiguous NCHW arrays.
     x, w1, w2, w3 = (
         make(s, i, dtype)
         for i, s in enumerate([(2, 3, 10, 9), (4, 3, 3, 3), (5, 4, 3, 3), (6, 5, 2, 2)])
     )
 
     def ours(x, w1, w2, w3):
-        h = F.conv2d(x, w1)
-        assert not h.data.flags.c_contiguous
-        h = F.conv2d(h, w2, padding=1)
-        return F.conv2d(h, w3, stride=2)
+        h = F.conv2d(F.conv2d(x, w1), w2, padding=1)
+        return F.conv2d(h, w3, stride=2).transpose(0, 1, 3, 2)  # a non-contiguous gradient
 
     def theirs(x, w1, w2, w3):
-        return TF.conv2d(TF.conv2d(TF.conv2d(x, w1), w2, padding=1), w3, stride=2)
+        h = TF.conv2d(TF.conv2d(x, w1), w2, padding=1)
+        return TF.conv2d(h, w3, stride=2).transpose(2, 3)
 
     torch_parity(ours, theirs, x, w1, w2, w3)
     channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     torch_parity(lambda x, w: F.conv2d(x, w), TF.conv2d, channels_last, w1)
+    torch_parity(
+        lambda x, w: F.conv2d(x, w, padding=1),
+        lambda x, w: TF.conv2d(x, w, padding=1),
+        channels_last,
+        w1,
+    )
 
 
 def test_gradient_accumulates_when_a_weight_is_used_twice():
@@ -264,6 +269,12 @@ def test_channel_mismatch_message():
             ValueError,
             "conv2d expected input with 2 channels (weight shape (6, 1, 3, 3) and groups=2); "
             "received input of shape (2, 4, 8, 8)",
+        ),
+        (
+            lambda: F.conv2d(f32(2, 5, 8, 8), f32(4, 2, 3, 3), groups=2),
+            ValueError,
+            "conv2d expected input channels divisible by groups=2; received input of shape "
+            "(2, 5, 8, 8) (5 channels).",
         ),
         (
             lambda: F.conv2d(f32(2, 4, 8, 8), f32(5, 2, 3, 3), groups=2),
@@ -408,3 +419,18 @@ def test_pad_integer_input_with_infinity_is_rejected():
         TypeError, lambda: F.pad(np.zeros((2, 2), dtype=np.int64), (1, 1), value=-np.inf)
     )
     assert text == "pad() cannot fill an integer input (dtype int64) with value=-inf."
+
+
+def test_float32_stays_float32_inside_backward():
+    # The engine casts gradients to each parent's dtype, which would hide a float64
+    # temporary: check the arrays the backward closure itself returns.
+    x = Tensor(make((2, 4, 7, 6), 0, np.float32), requires_grad=True)
+    w = Tensor(make((4, 2, 3, 3), 1, np.float32), requires_grad=True)
+    b = Tensor(make((4,), 2, np.float32), requires_grad=True)
+    for out in (
+        F.conv2d(x, w, b, stride=2, padding="same", groups=2),
+        F.pad(x, (1, 2, 0, 1), value=-np.inf),
+    ):
+        assert out.dtype == np.float32
+        grads = out._backward(np.ones(out.shape, dtype=np.float32))
+        assert all(g.dtype == np.float32 for g in grads if g is not None)

@@ -290,3 +290,18 @@ def test_pooling_errors(fn, args, kwargs, error, message):
     with pytest.raises(error) as info:
         getattr(F, fn)(*args, **kwargs)
     assert str(info.value) == message.format(fn=fn)
+
+
+@pytest.mark.parametrize("padding", [1, "same"])
+def test_float32_stays_float32_inside_backward(padding):
+    # The engine casts gradients to the parent's dtype, which would hide a float64
+    # temporary: check the array the backward closure itself returns.
+    x = Tensor(make((2, 3, 7, 6), 0, np.float32), requires_grad=True)
+    for out in (
+        F.max_pool2d(x, 3, 2, padding, ceil_mode=True),
+        F.avg_pool2d(x, 3, 2, padding, ceil_mode=True, count_include_pad=False),
+        F.avg_pool2d(x, 2),
+    ):
+        assert out.dtype == np.float32
+        (grad,) = out._backward(np.ones(out.shape, dtype=np.float32))
+        assert grad.dtype == np.float32

@@ -27,8 +27,6 @@ import numpy as np
 IntPair = int | Sequence[int]
 Padding = int | Sequence[int] | str
 
-PADDING_MODES = ("valid", "same")
-
 
 def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))

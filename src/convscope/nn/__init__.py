@@ -1,0 +1,69 @@
+"""Neural-network building blocks with PyTorch's names: ``Module``, layers, ``init``, ``summary``.
+
+>>> import numpy as np
+>>> import convscope
+>>> from convscope import nn
+>>> convscope.manual_seed(0)
+>>> model = nn.Sequential(
+...     nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+...     nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+...     nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10),
+... )
+>>> model.num_parameters()
+34826
+>>> model(np.zeros((8, 1, 28, 28), dtype=np.float32)).shape
+(8, 10)
+>>> list(model.state_dict())[:3]
+['0.weight', '0.bias', '3.weight']
+"""
+
+from convscope.nn import functional, init
+from convscope.nn.activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from convscope.nn.capture import capture_outputs
+from convscope.nn.container import ModuleList, Sequential
+from convscope.nn.conv import Conv2d
+from convscope.nn.dropout import Dropout
+from convscope.nn.flatten import Flatten
+from convscope.nn.hooks import RemovableHandle
+from convscope.nn.linear import Linear
+from convscope.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from convscope.nn.module import Module
+from convscope.nn.normalization import BatchNorm1d, BatchNorm2d
+from convscope.nn.parameter import Parameter
+from convscope.nn.pooling import AvgPool2d, MaxPool2d
+from convscope.nn.state import IncompatibleKeys, StateDictError
+from convscope.nn.summary import Summary, summary
+
+__all__ = [
+    "AvgPool2d",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "ELU",
+    "Flatten",
+    "IncompatibleKeys",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "MaxPool2d",
+    "Module",
+    "ModuleList",
+    "NLLLoss",
+    "Parameter",
+    "ReLU",
+    "RemovableHandle",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "StateDictError",
+    "Summary",
+    "Tanh",
+    "capture_outputs",
+    "functional",
+    "init",
+    "summary",
+]

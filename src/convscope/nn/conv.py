@@ -1,0 +1,147 @@
+"""``Conv2d``: the convolutional layer (Goodfellow et al. §9.1–9.5), a thin wrapper of ``F.conv2d``.
+
+>>> import numpy as np
+>>> import convscope
+>>> convscope.manual_seed(0)
+>>> conv = Conv2d(1, 32, kernel_size=3)
+>>> conv
+Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1))
+>>> conv.weight.shape, conv.bias.shape
+((32, 1, 3, 3), (32,))
+>>> conv(np.zeros((8, 1, 28, 28), dtype=np.float32)).shape
+(8, 32, 26, 26)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from convscope.nn import functional as F
+from convscope.nn import init
+from convscope.nn._validation import _as_input, _float_dtype, _is_int, _pair, _positive_int
+from convscope.nn.module import Module
+from convscope.nn.parameter import Parameter
+from convscope.tensor import Tensor
+
+
+def _conv_padding(padding: Any) -> tuple[int, int] | str:
+    """``int | (int, int)`` -> pair; ``'valid'`` / ``'same'`` kept as strings (as PyTorch)."""
+    if isinstance(padding, str):
+        if padding in ("valid", "same"):
+            return padding
+    elif _is_int(padding) or isinstance(padding, (tuple, list)):
+        try:
+            return _pair(padding, "Conv2d", "padding", minimum=0)
+        except ValueError:
+            pass
+    raise ValueError(
+        "Conv2d expected padding to be a non-negative integer, a pair of them, 'valid' or "
+        f"'same'; received padding={padding!r}."
+    )
+
+
+class Conv2d(Module):
+    """2-D convolution over a batch of images: each of ``out_channels`` filters slides
+    over the input and takes a dot product with every patch it covers.
+
+    Args:
+        in_channels: channels of the input (1 for greyscale, 3 for RGB).
+        out_channels: number of filters, i.e. channels of the output.
+        kernel_size: filter height and width (an int for a square filter).
+        stride: step between neighbouring windows.
+        padding: zeros added on each side: an int, a pair, ``'valid'`` (none) or
+            ``'same'`` (output ``⌈H / stride⌉``, the odd pixel bottom/right, as Keras;
+            PyTorch accepts ``'same'`` only with stride 1, where the two agree).
+        dilation: spacing between the filter's taps (a "dilated" filter).
+        groups: split the channels into this many independent groups.
+        bias: learn one additive bias per output channel.
+        dtype: parameter dtype (default float32). Input of another float dtype is cast.
+
+    Shape:
+        - Input: (N, C_in, H, W)
+        - Output: (N, C_out, H_out, W_out) with
+          ``H_out = ⌊(H + 2·padding − dilation·(kernel_size − 1) − 1) / stride⌋ + 1``
+          (the same for W).
+
+    Attributes:
+        weight (Parameter): (C_out, C_in / groups, kH, kW), initialised
+            U(−1/√fan_in, 1/√fan_in) (PyTorch's kaiming-uniform with a=√5),
+            fan_in = C_in / groups · kH · kW.
+        bias (Parameter | None): (C_out,), U(−1/√fan_in, 1/√fan_in).
+
+    Raises:
+        ValueError: invalid arguments, or input of the wrong shape in ``forward``.
+        TypeError: a non-float ``dtype``, or integer input.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        dtype: Any = None,
+    ):
+        super().__init__()
+        self.in_channels = _positive_int(in_channels, "Conv2d", "in_channels")
+        self.out_channels = _positive_int(out_channels, "Conv2d", "out_channels")
+        self.kernel_size = _pair(kernel_size, "Conv2d", "kernel_size")
+        self.stride = _pair(stride, "Conv2d", "stride")
+        self.padding = _conv_padding(padding)
+        self.dilation = _pair(dilation, "Conv2d", "dilation")
+        self.groups = _positive_int(groups, "Conv2d", "groups")
+        for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if channels % self.groups:
+                raise ValueError(
+                    f"Conv2d expected {name} to be divisible by groups; received "
+                    f"{name}={channels}, groups={groups}."
+                )
+        dtype = _float_dtype(dtype, "Conv2d")
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        self.weight = Parameter(np.empty(shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default initialisation (drawn from ``convscope.random.generator()``)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_input(x, self.weight.dtype, "Conv2d")
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            hint = " For a single image add a batch axis: x[None]." if x.ndim == 3 else ""
+            raise ValueError(
+                f"Conv2d(in_channels={self.in_channels}) expected input of shape "
+                f"(N, {self.in_channels}, H, W); received {x.shape}.{hint}"
+            )
+        return F.conv2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
+
+    def extra_repr(self) -> str:
+        # Same text as PyTorch's, so printed models can be compared line by line.
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
