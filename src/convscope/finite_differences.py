@@ -109,7 +109,9 @@ def gradcheck(
     ]
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
-        raise ValueError("gradcheck needs at least one input with requires_grad=True; received none.")
+        raise ValueError(
+            "gradcheck needs at least one input with requires_grad=True; received none."
+        )
 
     output = fn(*tensors)
     projection = rng.standard_normal(output.shape)

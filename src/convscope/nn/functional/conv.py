@@ -14,22 +14,23 @@ matrix product that BLAS runs at full speed:
 The rows are ordered ``(n, y, x)`` and the columns ``(i, j, c)``: channels last.
 In a channels-last copy of the image each window row is then a run of ``KW·C``
 consecutive numbers, so building ``cols`` is one fast strided copy (about 3× faster
-than from NCHW, where the runs are only ``OW`` long). ``out`` is transposed to
-NCHW at the end.
+than from NCHW, where the runs are only ``OW`` long). ``out`` is transposed to an
+ordinary NCHW array at the end.
 
-**Backward.** With ``g = dL/dout`` viewed per image as ``(O, OH·OW)`` (free for an
-NCHW gradient):
+**Backward.** With ``g = dL/dout`` reshaped to rows ``(N·OH·OW, O)`` like ``out``:
 
-    dW      = Σ_n  g[n] @ cols[n]           (O, KH·KW·C)
-    dbias   = g summed over n, y, x
-    dcols_n = Wᵀ @ g[n]                      (KH·KW·C, OH·OW)
+    dW    = gᵀ @ cols                     (O, KH·KW·C)
+    dbias = g summed over n, y, x
+    dcols = g @ W                         (N·OH·OW, KH·KW·C)
 
-and ``col2im`` adds every column of ``dcols`` back onto the window it was copied
-from (overlapping windows add up). The per-image products are issued as one
-batched ``np.matmul``; measured, BLAS runs them faster than single products whose
-inner dimension is all ``N·OH·OW`` pixels, and they need no transposed copy of
-``g``. Gradients are only computed for inputs that require them: the first
-layer's images never do.
+and ``col2im`` adds every row of ``dcols`` back onto the window it was copied
+from (overlapping windows add up). Gradients are only computed for inputs that
+require them: the first layer's images never do.
+
+Each product is a single BLAS call on big matrices. (One product per image,
+issued as a batched ``np.matmul``, is faster with one thread — but with several,
+BLAS synchronises its threads once per image, and on a busy machine that made
+the backward pass ~30× slower.)
 
 With ``groups > 1`` the channels split into ``groups`` independent convolutions,
 done by the same products with a leading group axis.
@@ -98,28 +99,28 @@ def _windows(
 
 def _col2im_add(
     image: np.ndarray,
-    d_cols: np.ndarray,
+    by_offset: np.ndarray,
     stride: tuple[int, int],
     dilation: tuple[int, int],
 ) -> None:
-    """The adjoint of im2col: add every window's values back where they were read.
+    """The adjoint of :func:`_windows`: add every window's values back where they were read.
 
     Windows overlap, and overlapping contributions must add up, so this loops over
     the ``KH·KW`` kernel offsets ``(i, j)``: offset ``(i, j)`` of all windows is one
     strided slice of the image, and a single ``+=`` adds all of them.
 
     Shape:
-        image: ``(N, G, Cg, Hp, Wp)``, updated in place.
-        d_cols: ``(N, G, KH, KW, Cg, OH, OW)``.
+        image: ``(N, Hp, Wp, C)``, updated in place.
+        by_offset: ``(KH, KW, N, OH, OW, C)``: offset-major, so each ``+=`` reads one
+            contiguous block rather than ``C`` numbers out of every ``KH·KW·C``.
     """
-    k_h, k_w = d_cols.shape[2:4]
-    out_h, out_w = d_cols.shape[-2:]
+    k_h, k_w, _, out_h, out_w = by_offset.shape[:5]
     (sh, sw), (dh, dw) = stride, dilation
     for i in range(k_h):
         for j in range(k_w):
             rows = slice(i * dh, i * dh + (out_h - 1) * sh + 1, sh)
             columns = slice(j * dw, j * dw + (out_w - 1) * sw + 1, sw)
-            image[..., rows, columns] += d_cols[:, :, i, j]
+            image[:, rows, columns] += by_offset[i, j]
 
 
 def conv2d(
@@ -243,25 +244,26 @@ def conv2d(
         cols = None  # only dW needs it: free the memory now
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        g_maps = g.reshape(n, groups, g_out, pixels)  # (N, G, O/G, OH·OW)
+        g_rows = g.reshape(n, groups, g_out, pixels).transpose(1, 0, 3, 2)  # (G, N, OH·OW, O/G)
+        g_rows = g_rows.reshape(groups, n * pixels, g_out)  # (G, N·OH·OW, O/G), rows like cols
         grad_x = grad_w = grad_b = None
         if w.requires_grad:
-            # dW = Σ_n g[n] @ cols[n]: one product per image, then a sum. Measured,
-            # BLAS runs these faster than one product over all N·OH·OW pixels.
-            image_cols = cols.reshape(groups, n, pixels, row_len)  # (G, N, OH·OW, KH·KW·Cg)
-            per_image = np.matmul(g_maps, image_cols.transpose(1, 0, 2, 3))  # (N, G, O/G, KH·KW·Cg)
-            grad_w = per_image.sum(axis=0).reshape(groups, g_out, k_h, k_w, c_group)
-            grad_w = grad_w.transpose(0, 1, 4, 2, 3)  # (G, O/G, Cg, KH, KW)
-            grad_w = grad_w.reshape(o, c_group, k_h, k_w)  # (O, Cg, KH, KW)
+            grad_w = np.matmul(g_rows.transpose(0, 2, 1), cols)  # (G, O/G, KH·KW·Cg)
+            grad_w = grad_w.reshape(groups, g_out, k_h, k_w, c_group)  # unflatten the columns
+            grad_w = grad_w.transpose(0, 1, 4, 2, 3).reshape(
+                o, c_group, k_h, k_w
+            )  # (O, Cg, KH, KW)
         if b is not None and b.requires_grad:
             grad_b = g.sum(axis=(0, 2, 3))  # (O,)
         if x.requires_grad:
-            d_cols = np.matmul(w_mat, g_maps)  # (N, G, KH·KW·Cg, OH·OW)
-            d_cols = d_cols.reshape(n, groups, k_h, k_w, c_group, out_h, out_w)  # unflatten
-            d_image = np.zeros((n, groups, c_group, h_pad, w_pad), dtype=g.dtype)
-            _col2im_add(d_image, d_cols, stride, dilation)
-            d_image = d_image.reshape(n, c, h_pad, w_pad)  # (N, C, Hp, Wp)
-            grad_x = d_image[:, :, top : top + h, left : left + w_in]
+            d_cols = np.matmul(g_rows, w_mat.transpose(0, 2, 1))  # (G, N·OH·OW, KH·KW·Cg)
+            d_cols = d_cols.reshape(groups, n, out_h, out_w, k_h, k_w, c_group)  # unflatten
+            by_offset = np.ascontiguousarray(d_cols.transpose(4, 5, 1, 2, 3, 0, 6))
+            by_offset = by_offset.reshape(k_h, k_w, n, out_h, out_w, c)  # (KH, KW, N, OH, OW, C)
+            d_image = np.zeros((n, h_pad, w_pad, c), dtype=g.dtype)
+            _col2im_add(d_image, by_offset, stride, dilation)
+            grad_x = d_image[:, top : top + h, left : left + w_in].transpose(0, 3, 1, 2)
+            grad_x = np.ascontiguousarray(grad_x)  # (N, C, H, W), NCHW like the input
         return (grad_x, grad_w) if b is None else (grad_x, grad_w, grad_b)
 
     parents = (x, w) if b is None else (x, w, b)

@@ -88,7 +88,6 @@ class _Windows:
                 )
             pads = (pad_h, pad_h, pad_w, pad_w)
         self.top, bottom, self.left, right = pads
-        self.pads = pads
         try:
             self.out_size = (
                 conv_output_size(

