@@ -67,7 +67,8 @@ def test_train_writes_every_artifact(run_dir: Path) -> None:
 def test_figures_decode(run_dir: Path) -> None:
     pngs = sorted((run_dir / "figures").glob("*.png"))
     names = {p.stem for p in pngs}
-    assert {"curves", "confusion", "per_class", "filters", "feature_maps"} <= names
+    assert {"curves", "confusion", "per_class", "filters", "feature_maps_0"} <= names
+    assert len([n for n in names if n.startswith("feature_maps_")]) == 3
     for png in pngs:
         with Image.open(png) as image:
             image.load()

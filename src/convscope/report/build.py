@@ -16,6 +16,9 @@ from convscope.report.findings import confused_pairs, findings
 from convscope.report.render import ReportData, write_report
 from convscope.train import predict
 
+# How many test images (of different classes) the report follows through every layer.
+FEATURE_MAP_IMAGES = 3
+
 # Layers whose outputs the feature-map figure shows.
 FEATURE_LAYERS = (
     nn.Conv2d,
@@ -33,6 +36,12 @@ FEATURE_LAYERS = (
 def first_conv_weights(model: nn.Module) -> np.ndarray | None:
     conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
     return None if conv is None else conv.weight.data
+
+
+def _one_per_class(labels: np.ndarray, count: int) -> list[int]:
+    """Indices of the first test image of each of the first ``count`` classes present."""
+    classes, first = np.unique(labels, return_index=True)
+    return sorted(first[:count].tolist())
 
 
 def _scale(images: np.ndarray) -> np.ndarray:
@@ -100,9 +109,11 @@ def build_report(
     weights = first_conv_weights(model)
     if weights is not None:
         save("filters", viz.plot_filters, weights)
-    sample = x_test[:1]
-    outputs = nn.capture_outputs(model, _scale(sample[:1]), include=FEATURE_LAYERS)
-    save("feature_maps", viz.plot_feature_maps, outputs, image=_scale(sample[0]))
+    for i, index in enumerate(_one_per_class(y_test, FEATURE_MAP_IMAGES)):
+        image = _scale(x_test[index : index + 1])
+        outputs = nn.capture_outputs(model, image, include=FEATURE_LAYERS)
+        title = f"Feature maps of a test image of class {classes[y_test[index]]}"
+        save(f"feature_maps_{i}", viz.plot_feature_maps, outputs, image=image[0], title=title)
     wrong = np.flatnonzero(~correct)
     if len(wrong):
         worst = wrong[np.argsort(-confidence[wrong])][:16]
@@ -145,6 +156,9 @@ def build_report(
         ],
         figures=figures,
         timings=timings,
+        evaluated_epoch=int(np.argmin(history["val_loss"])) + 1
+        if history.get("val_loss")
+        else None,
         findings=findings(
             history=history,
             test_accuracy=float(evaluation["accuracy"]),

@@ -31,7 +31,8 @@ SECTIONS: list[tuple[str, str]] = [
     ("timings", "Timings and throughput"),
 ]
 
-# Figure shown in each section (key into ReportData.figures) and its caption.
+# Figures shown in each section (every ReportData.figures key starting with this
+# prefix, in order) and their caption.
 FIGURES: dict[str, tuple[str, str]] = {
     "training": ("curves", "Loss and accuracy per epoch, on training and validation data."),
     "results": ("per_class", "Test accuracy of each class."),
@@ -45,7 +46,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     ),
     "feature-maps": (
         "feature_maps",
-        "What each layer outputs for a few test images (first channels of each layer).",
+        "What each layer outputs for a test image: one row per layer, its first channels.",
     ),
     "misclassified": ("misclassified", "Test images the model got wrong, most confident first."),
 }
@@ -70,6 +71,7 @@ class ReportData:
         figures: figure key → PNG path.
         timings: name → human-readable value.
         findings: sentences computed from this run's numbers.
+        evaluated_epoch: the epoch whose weights were tested (the best by validation loss).
     """
 
     title: str
@@ -86,6 +88,15 @@ class ReportData:
     figures: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, str] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
+    evaluated_epoch: int | None = None
+
+
+def _section_figures(data: ReportData, anchor: str) -> list[tuple[Path, str]]:
+    """(path, caption) of every figure shown in a section."""
+    if anchor not in FIGURES:
+        return []
+    prefix, caption = FIGURES[anchor]
+    return [(path, caption) for key, path in data.figures.items() if key.startswith(prefix)]
 
 
 # --------------------------------------------------------------------------- shared tables
@@ -142,7 +153,9 @@ def _sections(data: ReportData) -> dict[str, dict[str, Any]]:
     return {
         "findings": {"list": data.findings},
         "dataset": {
-            "kv": {k: ds[k] for k in ds if k != "classes"},
+            "kv": {
+                k: f"{v:,}" if isinstance(v, int) else v for k, v in ds.items() if k != "classes"
+            },
             "paragraphs": [f"Classes: {', '.join(map(str, ds.get('classes', [])))}."],
         },
         "model": {
@@ -154,7 +167,13 @@ def _sections(data: ReportData) -> dict[str, dict[str, Any]]:
         "results": {
             "paragraphs": [
                 f"Test accuracy {data.test_accuracy:.2%}, test loss {data.test_loss:.4f} "
-                f"on {sum(n for _, _, n in data.per_class):,} test images."
+                f"on {sum(n for _, _, n in data.per_class):,} test images"
+                + (
+                    f", with the weights of epoch {data.evaluated_epoch} (the lowest "
+                    "validation loss)."
+                    if data.evaluated_epoch
+                    else "."
+                )
             ],
             "table": (["class", "accuracy", "test images"], per_class_rows),
         },
@@ -192,9 +211,8 @@ def render_markdown(data: ReportData, base: Path) -> str:
         out += [f"- **{k}**: {v}" for k, v in section.get("kv", {}).items()]
         if section.get("table") and section["table"][1]:
             out += ["", _md_table(*section["table"])]
-        if anchor in FIGURES and FIGURES[anchor][0] in data.figures:
-            key, caption = FIGURES[anchor]
-            rel = Path(data.figures[key]).resolve().relative_to(base.resolve())
+        for path, caption in _section_figures(data, anchor):
+            rel = Path(path).resolve().relative_to(base.resolve())
             out += ["", f"![{caption}]({rel.as_posix()})", "", f"*{caption}*"]
     return "\n".join(out).rstrip() + "\n"
 
@@ -245,7 +263,7 @@ def render_html(data: ReportData) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(data.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(data.title)}</h1>",
-        "<nav>" + "".join(f'<a href="#{a}">{e(h)}</a>' for a, h in SECTIONS) + "</nav>",
+        "<nav>" + " ".join(f'<a href="#{a}">{e(h)}</a>' for a, h in SECTIONS) + "</nav>",
         '<div class="headline">',
         f'<div class="stat">test accuracy<b>{data.test_accuracy:.2%}</b></div>',
         f'<div class="stat">test loss<b>{data.test_loss:.4f}</b></div>',
@@ -269,10 +287,9 @@ def render_html(data: ReportData) -> str:
             parts.append(f"<dl>{items}</dl>")
         if section.get("table") and section["table"][1]:
             parts.append(_html_table(*section["table"]))
-        if anchor in FIGURES and FIGURES[anchor][0] in data.figures:
-            key, caption = FIGURES[anchor]
+        for path, caption in _section_figures(data, anchor):
             parts.append(
-                f"<figure>{_embedded_image(data.figures[key], caption)}"
+                f"<figure>{_embedded_image(path, caption)}"
                 f"<figcaption>{e(caption)}</figcaption></figure>"
             )
         parts.append("</section>")
