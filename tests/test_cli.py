@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convscope import cli, data
+from convscope import cli, data, runs
 from convscope.report.render import SECTIONS
+from convscope.serialization import load
 
 pytestmark = pytest.mark.skipif(
     not any(row.name == "mnist-5k" and row.available for row in data.available_datasets()),
@@ -76,6 +78,13 @@ def test_figures_decode(run_dir: Path) -> None:
         assert min(image.size) > 100 and pixels.std() > 0, png
 
 
+def test_report_names_the_tested_epoch(run_dir: Path) -> None:
+    best = load(run_dir / "checkpoints" / "best.npz")
+    markdown = (run_dir / "report.md").read_text()
+    assert f"with the weights of epoch {best['epoch']} (the best validation loss)" in markdown
+    assert best["epoch"] == int(np.argmin(_history(run_dir)["val_loss"])) + 1
+
+
 def test_report_has_every_section_and_quotes_evaluate(run_dir: Path, capsys) -> None:
     html = (run_dir / "report.html").read_text()
     markdown = (run_dir / "report.md").read_text()
@@ -118,19 +127,33 @@ def test_predict_images_folder_and_arrays(run_dir: Path, tmp_path: Path, capsys)
     folder.mkdir()
     for i, image in enumerate(images[:3]):
         Image.fromarray(np.asarray(image[0], dtype=np.uint8)).save(folder / f"digit{i}.png")
+    (folder / "README.txt").write_text("not an image: skipped")
     np.save(tmp_path / "batch.npy", images[3:])
-    assert (
-        cli.main(["predict", str(run_dir), str(folder), str(tmp_path / "batch.npy"), "--json"]) == 0
-    )
+    args = ["predict", str(run_dir), str(folder), str(tmp_path / "batch.npy"), "--json"]
+    assert cli.main([*args, "--top-k", "10"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 6
-    for row in rows:
-        assert row["class"] in test.classes
-        assert 0 <= row["probability"] <= 1
-        assert sum(t["probability"] for t in row["top"]) <= 1 + 1e-6
-    # The PNG round trip and the .npy rows give the same inputs as the arrays themselves.
-    predicted = [test.classes.index(r["class"]) for r in rows]
+    assert [Path(r["input"]).name for r in rows] == [
+        "digit0.png",
+        "digit1.png",
+        "digit2.png",
+        "batch.npy[0]",
+        "batch.npy[1]",
+        "batch.npy[2]",
+    ]
+    # PNG files and .npy rows reach the model exactly as the arrays themselves do.
+    expected, classes = runs.predict_arrays(run_dir, images)
+    for row, probabilities in zip(rows, expected):
+        by_class = {t["class"]: t["probability"] for t in row["top"]}
+        np.testing.assert_allclose([by_class[c] for c in classes], probabilities, atol=1e-6)
+        assert row["class"] == classes[int(np.argmax(probabilities))]
+    predicted = [classes.index(r["class"]) for r in rows]
     assert np.mean(np.array(predicted) == labels) >= 0.5
+
+
+def test_predict_rejects_unscaled_floats(run_dir: Path, tmp_path: Path, capsys) -> None:
+    np.save(tmp_path / "raw.npy", np.full((2, 28, 28), 255.0, dtype=np.float32))
+    assert cli.main(["predict", str(run_dir), str(tmp_path / "raw.npy")]) == 2
+    assert "Divide by 255 first" in capsys.readouterr().err
 
 
 def test_visualize_writes_pngs(run_dir: Path, tmp_path: Path, capsys) -> None:
@@ -140,6 +163,14 @@ def test_visualize_writes_pngs(run_dir: Path, tmp_path: Path, capsys) -> None:
     assert all(p.is_file() for p in written)
 
 
+def test_visualize_default_folder_keeps_the_report_figures(run_dir: Path, capsys) -> None:
+    report_figures = {p: p.read_bytes() for p in (run_dir / "figures").glob("*.png")}
+    assert cli.main(["visualize", str(run_dir), "--images", "1"]) == 0
+    written = [Path(line) for line in capsys.readouterr().out.split()]
+    assert all(p.parent == run_dir / "visualize" for p in written)
+    assert {p: p.read_bytes() for p in (run_dir / "figures").glob("*.png")} == report_figures
+
+
 def test_report_rewrites(run_dir: Path, capsys) -> None:
     before = (run_dir / "report.md").read_text()
     assert cli.main(["report", str(run_dir)]) == 0
@@ -147,15 +178,40 @@ def test_report_rewrites(run_dir: Path, capsys) -> None:
     assert (run_dir / "report.md").read_text() == before
 
 
+def _history(run: Path) -> dict:
+    history = json.loads((run / "history.json").read_text())
+    return history.get("history", history)
+
+
 def test_resume_extends_a_run(run_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "resumed"
-    subprocess.run(["cp", "-r", str(run_dir), str(copy)], check=True)
-    assert (
-        cli.main(["train", "--resume", str(copy), "--epochs", "3", "--quiet", "--no-report"]) == 0
-    )
-    history = json.loads((copy / "history.json").read_text())
-    history = history.get("history", history)
-    assert len(history["loss"]) == 3
+    shutil.copytree(run_dir, copy)
+    args = ["train", "--resume", str(copy), "--epochs", "3", "--quiet", "--no-report"]
+    assert cli.main(args) == 0
+    before, after = _history(run_dir), _history(copy)
+    assert len(after["loss"]) == 3
+    assert after["loss"][:2] == before["loss"][:2]
+    assert json.loads((copy / "config.json").read_text())["dataset"] == "mnist-5k"
+
+
+def test_resume_without_checkpoint_is_refused(run_dir: Path, tmp_path: Path, capsys) -> None:
+    copy = tmp_path / "broken"
+    shutil.copytree(run_dir, copy)
+    (copy / "checkpoints" / "last.npz").unlink()
+    assert cli.main(["train", "--resume", str(copy), "--quiet"]) == 2
+    assert "has no checkpoints/last.npz" in capsys.readouterr().err
+
+
+def test_digits_trains_with_bn_and_small_presets_fail_early(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("sklearn")
+    simple = ["train", "--dataset", "digits", "--out", str(tmp_path / "simple"), "--quiet"]
+    assert cli.main(simple) == 2
+    assert "cannot take images of shape (1, 8, 8)" in capsys.readouterr().err
+    assert not (tmp_path / "simple").exists()
+    bn = ["train", "--dataset", "digits", "--model", "bn", "--epochs", "3", "--batch-size", "32"]
+    assert cli.main([*bn, "--out", str(tmp_path / "bn"), "--quiet", "--no-report"]) == 0
+    accuracy = float(re.search(r"Test accuracy: ([\d.]+)", capsys.readouterr().out).group(1))
+    assert accuracy > 0.9  # 0.967 measured: 8×8 digits, 1,294 training images
 
 
 def test_summary_and_datasets(capsys) -> None:

@@ -153,7 +153,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         f"({result['num_examples']} images)"
     )
     for name, acc in zip(result["classes"], result["per_class_accuracy"]):
-        print(f"  {name:<14} {acc:.4f}")
+        print(f"  {name:<14} {'–' if acc is None else format(acc, '.4f')}")  # None: no test image
     return 0
 
 
@@ -210,7 +210,7 @@ def _summary(args: argparse.Namespace) -> int:
     from convscope.models import build_model
 
     shape = tuple(args.input_shape)
-    model = build_model(args.model, num_classes=args.classes, in_channels=shape[0])
+    model = build_model(args.model, num_classes=args.classes, input_shape=shape)
     print(nn.summary(model, shape))
     return 0
 
@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many test images when no inputs are given",
     )
     p.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: RUN_DIR/figures)"
+        "--out", type=Path, default=None, help="output folder (default: RUN_DIR/visualize)"
     )
     p.set_defaults(handler=_visualize)
 

@@ -29,7 +29,7 @@ import convscope
 from convscope import data, nn, optim
 from convscope.io import atomic_write
 from convscope.models import build_model
-from convscope.report.build import build_report
+from convscope.report.build import build_report, draw_filters_and_feature_maps
 from convscope.serialization import load
 from convscope.train import callbacks as cb
 from convscope.train import evaluate, fit, predict
@@ -226,24 +226,33 @@ def train_run(
         saved.epochs = max(saved.epochs, config.epochs)
         config = saved
     config.validate()
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
+    # Record the dataset actually used, so evaluating the run later never picks another.
+    config.dataset = resolve_dataset(config.dataset)
+    last = Path(run_dir or ".") / "checkpoints" / "last.npz"
+    if resume and not last.is_file():
+        raise FileNotFoundError(
+            f"Cannot resume {str(run_dir)!r}: it has no checkpoints/last.npz (no epoch finished)."
+        )
     splits = load_splits(config)
+    input_shape = tuple(splits.train[0].shape[1:])
+    convscope.manual_seed(config.seed)
+    # Built before the run directory exists, so a model that cannot take these
+    # images fails without leaving an empty run behind.
+    model = build_model(config.model, num_classes=len(splits.classes), input_shape=input_shape)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
+    last = run_dir / "checkpoints" / "last.npz"
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     _write_json(
         run_dir / "config.json",
         dataclasses.asdict(config)
         | {
             "classes": splits.classes,
-            "input_shape": list(splits.train[0].shape[1:]),
+            "input_shape": list(input_shape),
             "version": convscope.__version__,
         },
     )
-    convscope.manual_seed(config.seed)
-    model = build_model(
-        config.model, num_classes=len(splits.classes), in_channels=splits.train[0].shape[1]
-    )
     optimizer = make_optimizer(config, model)
-    monitor = "val_loss" if splits.val else "loss"
+    monitor = _monitor(splits)
     callbacks: list[cb.Callback] = [
         cb.ModelCheckpoint(run_dir / "checkpoints", monitor=monitor),
         cb.JSONLogger(run_dir / "history.json"),
@@ -254,13 +263,14 @@ def train_run(
                 monitor=monitor, patience=config.early_stopping, restore_best_weights=True
             )
         )
-    last = run_dir / "checkpoints" / "last.npz"
     fit(
         model,
         data.DataLoader(
             splits.train,
             batch_size=config.batch_size,
             shuffle=True,
+            # A last batch of one image would break batch normalisation's statistics.
+            drop_last=len(splits.train[1]) % config.batch_size == 1,
             transform=training_transform(config.augment),
         ),
         data.DataLoader(splits.val, batch_size=512) if splits.val else None,
@@ -268,7 +278,7 @@ def train_run(
         optimizer=optimizer,
         callbacks=callbacks,
         verbose=verbose,
-        resume_from=last if resume and last.exists() else None,
+        resume_from=last if resume else None,
     )
     # The run's result is its best checkpoint (lowest validation loss), the same
     # weights `convscope evaluate` loads, so the report and evaluate always agree.
@@ -278,6 +288,11 @@ def train_run(
     if report:
         report_run(run_dir, model=model, splits=splits, evaluation=evaluation)
     return run_dir
+
+
+def _monitor(splits: Splits) -> str:
+    """What chooses a run's best epoch: validation loss, or training loss without validation."""
+    return "val_loss" if splits.val else "loss"
 
 
 def report_run(
@@ -296,6 +311,7 @@ def report_run(
     config = read_config(run_dir)
     if model is None:
         config, model = load_run(run_dir)
+    best = load(run_dir / "checkpoints" / "best.npz")
     splits = splits if splits is not None else load_splits(config)
     evaluation = evaluation if evaluation is not None else evaluate_model(model, splits)
     return build_report(
@@ -308,6 +324,8 @@ def report_run(
         history=history_of(run_dir),
         hyperparameters=dataclasses.asdict(config),
         model_name=config.model,
+        evaluated_epoch=int(best["epoch"]),
+        monitor=_monitor(splits),
     )
 
 
@@ -323,7 +341,7 @@ def load_run(run_dir: str | Path, which: str = "best") -> tuple[TrainConfig, nn.
         )
     config = read_config(run_dir)
     model = build_model(
-        config.model, num_classes=len(info["classes"]), in_channels=info["input_shape"][0]
+        config.model, num_classes=len(info["classes"]), input_shape=info["input_shape"]
     )
     model.load_state_dict(load(path)["model"])
     model.eval()
@@ -380,30 +398,20 @@ def visualize_run(
 
     Args:
         images: (N, C, H, W) or (N, H, W) images; default the first ``count`` test images.
-        out_dir: where the PNGs go (default ``RUN_DIR/figures``).
+        out_dir: where the PNGs go (default ``RUN_DIR/visualize``; the report's own
+            figures live in ``RUN_DIR/figures``).
 
     Returns:
         Paths of the PNG files written.
     """
-    from convscope import viz
-    from convscope.report.build import FEATURE_LAYERS, first_conv_weights
-
     config, model = load_run(run_dir, which)
     if images is None:
         images = load_splits(config).test[0][:count]
     if images.ndim == 3:
         images = images[:, None]
-    out = Path(out_dir) if out_dir is not None else Path(run_dir) / "figures"
+    out = Path(out_dir) if out_dir is not None else Path(run_dir) / "visualize"
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    weights = first_conv_weights(model)
-    if weights is not None:
-        written.append(viz.save_figure(viz.plot_filters(weights), out / "filters.png"))
-    for i, image in enumerate(data.to_float(images)):
-        outputs = nn.capture_outputs(model, image[None], include=FEATURE_LAYERS)
-        figure = viz.plot_feature_maps(outputs, image=image)
-        written.append(viz.save_figure(figure, out / f"feature_maps_{i}.png"))
-    return written
+    return draw_filters_and_feature_maps(model, images, out)
 
 
 def load_inputs(
@@ -428,14 +436,24 @@ def load_inputs(
     for item in map(Path, inputs):
         if not item.exists():
             raise FileNotFoundError(f"Input {str(item)!r} does not exist.")
-        files = sorted(p for p in item.rglob("*") if p.is_file()) if item.is_dir() else [item]
+        files = (
+            sorted(p for p in item.rglob("*") if p.is_file() and _is_input_file(p))
+            if item.is_dir()
+            else [item]
+        )
         for path in files:
             if _is_array_file(path):
                 array = (
                     np.load(path, allow_pickle=False)
-                    if path.suffix == ".npy"
+                    if path.suffix.lower() == ".npy"
                     else data.read_idx(path)
                 )
+                if array.dtype.kind == "f" and array.size and float(array.max()) > 1.0:
+                    raise ValueError(
+                        f"{str(path)!r}: expected float images scaled to [0, 1] (or uint8 "
+                        f"0–255); received values up to {float(array.max()):g}. "
+                        "Divide by 255 first."
+                    )
                 if array.ndim == 3 and channels == 1:
                     array = array[:, None]  # (N, H, W) -> (N, 1, H, W)
                 if array.ndim == 2 and channels == 1:
@@ -454,6 +472,14 @@ def load_inputs(
     if not batches:
         raise ValueError(f"No images found in {[str(i) for i in inputs]}.")
     return names, np.concatenate(batches)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def _is_input_file(path: Path) -> bool:
+    """Files a folder input contributes: images and arrays (not READMEs or .DS_Store)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES or _is_array_file(path)
 
 
 def _is_array_file(path: Path) -> bool:

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from convscope import nn, viz
-from convscope.report.findings import confused_pairs, findings
+from convscope.data import to_float
+from convscope.report.findings import confused_pairs, epoch_timing, findings
 from convscope.report.render import ReportData, write_report
 from convscope.train import predict
 
@@ -44,8 +45,29 @@ def _one_per_class(labels: np.ndarray, count: int) -> list[int]:
     return sorted(first[:count].tolist())
 
 
-def _scale(images: np.ndarray) -> np.ndarray:
-    return images.astype(np.float32) / np.float32(255) if images.dtype == np.uint8 else images
+def draw_filters_and_feature_maps(
+    model: nn.Module, images: np.ndarray, out_dir: Path, titles: list[str] | None = None
+) -> list[Path]:
+    """Save the first conv layer's filters and each image's feature maps as PNGs.
+
+    Args:
+        images: (N, C, H, W), uint8 or float in [0, 1].
+        out_dir: receives ``filters.png`` and ``feature_maps_<i>.png``.
+        titles: one title per image.
+
+    Returns:
+        The paths written, filters first.
+    """
+    written = []
+    weights = first_conv_weights(model)
+    if weights is not None:
+        written.append(viz.save_figure(viz.plot_filters(weights), out_dir / "filters.png"))
+    for i, image in enumerate(to_float(images)):
+        outputs = nn.capture_outputs(model, image[None], include=FEATURE_LAYERS)
+        title = titles[i] if titles else None
+        figure = viz.plot_feature_maps(outputs, image=image, title=title)
+        written.append(viz.save_figure(figure, out_dir / f"feature_maps_{i}.png"))
+    return written
 
 
 def build_report(
@@ -59,6 +81,8 @@ def build_report(
     history: dict[str, list[float]],
     hyperparameters: dict[str, Any],
     model_name: str,
+    evaluated_epoch: int | None = None,
+    monitor: str = "val_loss",
 ) -> tuple[Path, Path]:
     """Write ``report.html``, ``report.md`` and ``figures/*.png`` into ``run_dir``.
 
@@ -72,6 +96,8 @@ def build_report(
         history: Keras-shaped per-epoch lists.
         hyperparameters: shown as given.
         model_name: preset name or model file.
+        evaluated_epoch: the epoch (1-based) whose weights ``model`` holds.
+        monitor: the quantity that chose that epoch (e.g. ``val_loss``).
 
     Returns:
         Paths of the HTML and Markdown reports.
@@ -80,7 +106,7 @@ def build_report(
     model.eval()
     cm = np.asarray(evaluation["confusion_matrix"])
     x_test, y_test = test[0], test[1]
-    probabilities = predict(model, _scale(x_test))
+    probabilities = predict(model, x_test)
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     correct = predicted == y_test
@@ -106,21 +132,17 @@ def build_report(
         [classes[i] for i in measured],
         overall_accuracy=float(evaluation["accuracy"]),
     )
-    weights = first_conv_weights(model)
-    if weights is not None:
-        save("filters", viz.plot_filters, weights)
-    for i, index in enumerate(_one_per_class(y_test, FEATURE_MAP_IMAGES)):
-        image = _scale(x_test[index : index + 1])
-        outputs = nn.capture_outputs(model, image, include=FEATURE_LAYERS)
-        title = f"Feature maps of a test image of class {classes[y_test[index]]}"
-        save(f"feature_maps_{i}", viz.plot_feature_maps, outputs, image=image[0], title=title)
+    chosen = _one_per_class(y_test, FEATURE_MAP_IMAGES)
+    titles = [f"Feature maps of a test image of class {classes[y_test[i]]}" for i in chosen]
+    for path in draw_filters_and_feature_maps(model, x_test[chosen], figures_dir, titles):
+        figures[path.stem] = path
     wrong = np.flatnonzero(~correct)
     if len(wrong):
         worst = wrong[np.argsort(-confidence[wrong])][:16]
         save(
             "misclassified",
             viz.plot_misclassified,
-            _scale(x_test[worst]),
+            to_float(x_test[worst]),
             y_test[worst],
             predicted[worst],
             confidence[worst],
@@ -128,14 +150,14 @@ def build_report(
         )
 
     summary = nn.summary(model, tuple(x_test.shape[1:]))
-    seconds = history.get("seconds", [])
     train_size = int(dataset_info.get("train images", 0))
+    timing = epoch_timing(history.get("seconds", []), train_size)
     timings = {}
-    if seconds:
+    if timing:
         timings = {
-            "total training time": f"{sum(seconds):.1f} s over {len(seconds)} epochs",
-            "median epoch": f"{np.median(seconds):.1f} s",
-            "throughput": f"{train_size / np.median(seconds):,.0f} training images/s",
+            "total training time": f"{timing['total']:.1f} s over {timing['epochs']} epochs",
+            "median epoch (training + validation)": f"{timing['median']:.1f} s",
+            "throughput": f"{timing['images_per_second']:,.0f} training images/s",
         }
     data = ReportData(
         title=f"convscope run: {model_name} on {dataset_info.get('name', 'data')}",
@@ -156,15 +178,16 @@ def build_report(
         ],
         figures=figures,
         timings=timings,
-        evaluated_epoch=int(np.argmin(history["val_loss"])) + 1
-        if history.get("val_loss")
-        else None,
+        evaluated_epoch=evaluated_epoch,
+        monitor=monitor,
         findings=findings(
             history=history,
+            evaluated_epoch=evaluated_epoch,
+            has_dropout=any(isinstance(m, nn.Dropout) for m in model.modules()),
             test_accuracy=float(evaluation["accuracy"]),
             confusion=cm,
             class_names=classes,
-            first_layer_weights=weights,
+            first_layer_weights=first_conv_weights(model),
             confidences=confidence,
             correct=correct,
             train_size=train_size,

@@ -85,27 +85,39 @@ def epoch_gain_findings(history: dict[str, Sequence[float]]) -> list[str]:
     return [sentence]
 
 
-def generalisation_findings(history: dict[str, Sequence[float]], test_accuracy: float) -> list[str]:
-    """The gap between the accuracy on training data and on unseen test data."""
+def generalisation_findings(
+    history: dict[str, Sequence[float]],
+    test_accuracy: float,
+    evaluated_epoch: int | None = None,
+    has_dropout: bool = False,
+) -> list[str]:
+    """The gap between the accuracy on training data and on unseen test data.
+
+    ``evaluated_epoch`` (1-based) is the epoch whose weights were tested; its training
+    accuracy is the fair comparison. Default: the last epoch.
+    """
     train_acc = list(history.get("accuracy", []))
     if not train_acc:
         return []
-    gap = (train_acc[-1] - test_accuracy) * 100
+    epoch = evaluated_epoch or len(train_acc)
+    train = train_acc[epoch - 1]
+    gap = (train - test_accuracy) * 100
     if gap > 3:
-        verdict = (
-            "a sizeable generalisation gap: the model fits its training data better than new data"
-        )
+        verdict = "a sizeable generalisation gap: the model fits its training data better"
     elif gap < -1:
-        verdict = (
-            "test accuracy is higher than training accuracy, as expected when dropout or "
-            "augmentation is active during training but not at test time"
+        verdict = "test accuracy is higher than training accuracy" + (
+            ", as expected: dropout is active while training but not at test time"
+            if has_dropout
+            else ""
         )
     else:
         verdict = "a small generalisation gap"
+    measured = (
+        "averaged over epoch " + str(epoch) + (", with dropout active" if has_dropout else "")
+    )
     return [
-        f"Final training accuracy {_pct(train_acc[-1])} (measured during the last epoch, with "
-        "dropout "
-        f"active) against test accuracy {_pct(test_accuracy)}: {gap:+.1f} pp, {verdict}."
+        f"Training accuracy {_pct(train)} ({measured}) against test accuracy "
+        f"{_pct(test_accuracy)}: {gap:+.1f} pp, {verdict}."
     ]
 
 
@@ -272,16 +284,29 @@ def filter_findings(weights: np.ndarray, threshold: float = 0.5) -> list[str]:
 # --------------------------------------------------------------------------- speed
 
 
-def speed_findings(seconds_per_epoch: Sequence[float], train_size: int) -> list[str]:
-    """Epoch time and throughput."""
+def epoch_timing(seconds_per_epoch: Sequence[float], train_size: int) -> dict[str, float]:
+    """Median epoch seconds (training plus validation), epochs timed, images per second."""
     seconds = [s for s in seconds_per_epoch if s > 0]
     if not seconds:
-        return []
+        return {}
     median = float(np.median(seconds))
+    return {
+        "median": median,
+        "total": float(sum(seconds)),
+        "epochs": len(seconds),
+        "images_per_second": train_size / median,
+    }
+
+
+def speed_findings(seconds_per_epoch: Sequence[float], train_size: int) -> list[str]:
+    """Epoch time and throughput."""
+    timing = epoch_timing(seconds_per_epoch, train_size)
+    if not timing:
+        return []
     return [
-        f"An epoch over {train_size:,} training images took {median:.1f} s (median of "
-        f"{_epochs(len(seconds))}): {train_size / median:,.0f} images per second, forward and "
-        "backward, on this CPU."
+        f"An epoch — training on {train_size:,} images, forward and backward, then validation — "
+        f"took {timing['median']:.1f} s (median of {_epochs(timing['epochs'])}): "
+        f"{timing['images_per_second']:,.0f} training images per second on this CPU."
     ]
 
 
@@ -295,10 +320,12 @@ def findings(
     confidences: np.ndarray | None = None,
     correct: np.ndarray | None = None,
     train_size: int | None = None,
+    evaluated_epoch: int | None = None,
+    has_dropout: bool = False,
 ) -> list[str]:
     """All findings for a run, in reading order."""
     out: list[str] = []
-    out += generalisation_findings(history, test_accuracy)
+    out += generalisation_findings(history, test_accuracy, evaluated_epoch, has_dropout)
     out += epoch_gain_findings(history)
     out += overfitting_findings(history)
     out += confusion_findings(confusion, class_names)

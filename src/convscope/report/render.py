@@ -71,7 +71,8 @@ class ReportData:
         figures: figure key → PNG path.
         timings: name → human-readable value.
         findings: sentences computed from this run's numbers.
-        evaluated_epoch: the epoch whose weights were tested (the best by validation loss).
+        evaluated_epoch: the epoch whose weights were tested (the best by ``monitor``).
+        monitor: the logged quantity that chose the best epoch, e.g. ``val_loss``.
     """
 
     title: str
@@ -89,6 +90,7 @@ class ReportData:
     timings: dict[str, str] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
     evaluated_epoch: int | None = None
+    monitor: str = "val_loss"
 
 
 def _section_figures(data: ReportData, anchor: str) -> list[tuple[Path, str]]:
@@ -169,8 +171,8 @@ def _sections(data: ReportData) -> dict[str, dict[str, Any]]:
                 f"Test accuracy {data.test_accuracy:.2%}, test loss {data.test_loss:.4f} "
                 f"on {sum(n for _, _, n in data.per_class):,} test images"
                 + (
-                    f", with the weights of epoch {data.evaluated_epoch} (the lowest "
-                    "validation loss)."
+                    f", with the weights of epoch {data.evaluated_epoch} (the best "
+                    f"{data.monitor.replace('val_', 'validation ')})."
                     if data.evaluated_epoch
                     else "."
                 )
