@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from convscope.nn import functional as F
 from convscope.tensor import Tensor, no_grad
 from convscope.train.inputs import as_batch, as_loader, resolve_loss, resolve_metrics
 from convscope.train.metrics import confusion_matrix as _confusion_matrix
@@ -170,12 +171,6 @@ def _input_batches(
         yield batch[0] if isinstance(batch, (tuple, list)) else batch
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    # exp(z - max) / sum: the same probabilities, without overflow.
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def predict(
     model: Any,
     x: Any,
@@ -212,8 +207,8 @@ def predict(
     chunks = []
     with eval_mode(model):
         for batch in _input_batches(x, int(batch_size), transform):
-            out = model(batch if isinstance(batch, Tensor) else Tensor(batch)).data
-            chunks.append(out if logits else _softmax(out))
+            out = model(batch if isinstance(batch, Tensor) else Tensor(batch))
+            chunks.append((out if logits else F.softmax(out, dim=1)).data)
     if not chunks:
         raise ValueError("predict received no inputs (N = 0).")
     return np.concatenate(chunks)
