@@ -11,9 +11,10 @@ Each framework trains in its own subprocess (so each peak RSS, read from
 turns (convscope's epoch 1, PyTorch's epoch 1, convscope's epoch 2, ...), so a
 change in background load hits both alike. Both use the same number of threads:
 PyTorch's intra-op threads = NumPy's BLAS threads (threadpoolctl's count, else
-``os.cpu_count()``). By default PyTorch starts from convscope's initial weights
-(same layouts), so the accuracy comparison is not blurred by two different random
-initialisations; ``--independent-init`` lets each framework draw its own.
+``os.cpu_count()``); NumPy's default is left alone unless ``--threads`` is given.
+By default PyTorch starts from convscope's initial weights (same layouts), so the
+accuracy comparison is not blurred by two different random initialisations;
+``--independent-init`` lets each framework draw its own.
 "s/epoch" is the training pass only; the test evaluation is timed apart.
 
 Targets: accuracy within 1 percentage point of PyTorch's after epoch 1 and after
@@ -228,8 +229,9 @@ class Worker:
         if args.init:
             command += ["--init", str(args.init)]
         env = dict(os.environ)
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = str(args.threads)  # the same thread budget for NumPy's BLAS and PyTorch
+        if args.threads_given:  # else NumPy keeps its default, which args.threads already is
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                env[var] = str(args.threads)  # the same budget for NumPy's BLAS and PyTorch
         self.name = name
         self.result: dict = {"framework": name, "epochs": []}
         self.process = subprocess.Popen(
@@ -321,6 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--init", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.threads_given = args.threads is not None
     if args.threads is None:
         args.threads = blas_threads()
     if args.worker:

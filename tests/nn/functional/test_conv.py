@@ -217,6 +217,20 @@ def test_stacked_convolutions_and_channels_last_inputs_match_torch(dtype):
     )
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_output_and_input_gradient_are_channels_last_views(groups):
+    # conv2d returns (N, O, OH, OW) views of NHWC arrays, and its input gradient is laid
+    # out the same way, so a following conv2d (and ReLU/pooling) copies nothing to
+    # re-layout them. The values are checked against PyTorch in the tests above.
+    x = Tensor(make((2, 4, 7, 6), 0, np.float32), requires_grad=True)
+    w = Tensor(make((6, 4 // groups, 3, 3), 1, np.float32), requires_grad=True)
+    out = F.conv2d(x, w, groups=groups, padding=1)
+    assert out.shape == (2, 6, 7, 6)
+    assert out.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    assert x.grad.shape == x.shape and x.grad.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
 def test_gradient_accumulates_when_a_weight_is_used_twice():
     x = make((2, 2, 6, 6), 0, np.float64)
     w = make((2, 2, 3, 3), 1, np.float64)
