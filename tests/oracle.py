@@ -72,7 +72,10 @@ def torch_parity(
         assert mine.grad is not None, f"input {k}: no gradient computed"
         assert mine.grad.dtype == mine.dtype, f"input {k}: grad dtype {mine.grad.dtype}"
         np.testing.assert_allclose(
-            mine.grad, theirs_t.grad.numpy(), atol=atol, rtol=rtol,
+            mine.grad,
+            theirs_t.grad.numpy(),
+            atol=atol,
+            rtol=rtol,
             err_msg=f"gradient of input {k} differs",
         )
     return out
