@@ -910,6 +910,47 @@ def test_recursive_decorated_function_and_reentered_instance_restore_the_mode():
         assert not cs.is_grad_enabled()
 
 
+def test_grad_mode_is_per_thread_and_new_threads_start_enabled():
+    import threading
+
+    w = Tensor(rand(3), requires_grad=True)
+    inside_no_grad, other_done = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def worker_without_grad():
+        with cs.no_grad():
+            inside_no_grad.set()
+            other_done.wait(timeout=10)  # the other thread runs while this one is in no_grad
+            seen["no_grad thread, after the other ran"] = cs.is_grad_enabled()
+            seen["no_grad thread records"] = (w * 2).requires_grad
+
+    def worker_with_grad():
+        inside_no_grad.wait(timeout=10)
+        seen["new thread starts enabled"] = cs.is_grad_enabled()
+        seen["new thread records"] = (w * 2).requires_grad
+        with cs.enable_grad():
+            pass
+        other_done.set()
+
+    with cs.no_grad():  # the main thread's mode is not inherited either
+        threads = [
+            threading.Thread(target=worker_without_grad),
+            threading.Thread(target=worker_with_grad),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+        assert not cs.is_grad_enabled()
+    assert seen == {
+        "new thread starts enabled": True,
+        "new thread records": True,
+        "no_grad thread, after the other ran": False,
+        "no_grad thread records": False,
+    }
+    assert cs.is_grad_enabled()
+
+
 # --------------------------------------------------------------------------- accessors
 
 

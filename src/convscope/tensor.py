@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
@@ -35,12 +36,23 @@ DEFAULT_DTYPE = np.float32
 
 # --------------------------------------------------------------------------- grad mode
 
-_grad_enabled = True
+
+class _GradState(threading.local):
+    """Grad mode, one per thread (as PyTorch): every new thread starts with it enabled."""
+
+    enabled = True  # the class attribute is each thread's starting value
+
+
+_grad_state = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations currently record a graph for :meth:`Tensor.backward`."""
-    return _grad_enabled
+    """Whether operations in the calling thread record a graph for :meth:`Tensor.backward`.
+
+    Grad mode is per thread, as in PyTorch: ``no_grad()`` in one thread leaves the
+    others recording, and a new thread starts with grad enabled.
+    """
+    return _grad_state.enabled
 
 
 class _GradMode(contextlib.ContextDecorator):
@@ -58,13 +70,11 @@ class _GradMode(contextlib.ContextDecorator):
         return _GradMode(self.enabled)
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous.append(_grad_enabled)
-        _grad_enabled = self.enabled
+        self._previous.append(_grad_state.enabled)
+        _grad_state.enabled = self.enabled
 
     def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous.pop()
+        _grad_state.enabled = self._previous.pop()
 
 
 def no_grad(func: Callable | None = None) -> Any:
@@ -298,7 +308,7 @@ class Tensor:
         out._op = None
         out._parents = ()
         out._backward = None
-        out.requires_grad = _grad_enabled and any(p.requires_grad for p in parents)
+        out.requires_grad = _grad_state.enabled and any(p.requires_grad for p in parents)
         if out.requires_grad:
             out._parents = tuple(parents)
             out._backward = backward
