@@ -26,15 +26,18 @@ from convscope.nn.dropout import Dropout
 from convscope.nn.flatten import Flatten
 from convscope.nn.hooks import RemovableHandle
 from convscope.nn.linear import Linear
+from convscope.nn.local import LocallyConnected2d, TiledConv2d
 from convscope.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from convscope.nn.module import Module
 from convscope.nn.normalization import BatchNorm1d, BatchNorm2d
 from convscope.nn.parameter import Parameter
-from convscope.nn.pooling import AvgPool2d, MaxPool2d
+from convscope.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from convscope.nn.state import IncompatibleKeys, StateDictError
 from convscope.nn.summary import Summary, summary
 
 __all__ = [
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "AvgPool2d",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
@@ -47,6 +50,7 @@ __all__ = [
     "IncompatibleKeys",
     "LeakyReLU",
     "Linear",
+    "LocallyConnected2d",
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
@@ -62,6 +66,7 @@ __all__ = [
     "StateDictError",
     "Summary",
     "Tanh",
+    "TiledConv2d",
     "capture_outputs",
     "functional",
     "init",

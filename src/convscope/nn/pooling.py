@@ -156,3 +156,87 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average-pool to a fixed output size whatever the input size (PyTorch semantics).
+
+    ``AdaptiveAvgPool2d(1)`` is *global average pooling*: one number per channel, the
+    head of all-convolutional networks, which then need no Flatten/Linear.
+
+    Args:
+        output_size: ``OH`` (square) or ``(OH, OW)``; ``None`` in the pair keeps the
+            input's size along that axis.
+
+    Shape:
+        - Input: (N, C, H, W)
+        - Output: (N, C, OH, OW); output row ``i`` averages input rows
+          ``⌊i·H/OH⌋ … ⌈(i+1)·H/OH⌉ − 1`` (the same for columns).
+
+    Raises:
+        ValueError: an output size that is not a positive integer, or input that is not 4-D.
+
+    >>> import numpy as np
+    >>> gap = AdaptiveAvgPool2d(1)
+    >>> gap
+    AdaptiveAvgPool2d(output_size=1)
+    >>> gap(np.ones((8, 64, 7, 7), dtype=np.float32)).shape
+    (8, 64, 1, 1)
+    """
+
+    def __init__(self, output_size: int | tuple[int | None, int | None]):
+        super().__init__()
+        F.adaptive_output_size(output_size, (1, 1), "AdaptiveAvgPool2d")  # validates
+        self.output_size = output_size
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_input(x, None, "AdaptiveAvgPool2d")
+        _check_pool_input("AdaptiveAvgPool2d", x)
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max-pool to a fixed output size whatever the input size (PyTorch semantics).
+
+    ``AdaptiveMaxPool2d(1)`` is global max pooling.
+
+    Args:
+        output_size: ``OH`` or ``(OH, OW)``; ``None`` keeps that axis of the input.
+        return_indices: must be False (accepted for PyTorch's signature).
+
+    Shape:
+        - Input: (N, C, H, W)
+        - Output: (N, C, OH, OW), windows as :class:`AdaptiveAvgPool2d`.
+
+    Raises:
+        ValueError: an output size that is not a positive integer, ``return_indices=True``,
+            or input that is not 4-D.
+
+    >>> import numpy as np
+    >>> AdaptiveMaxPool2d((2, 1))(np.ones((1, 3, 5, 5), dtype=np.float32)).shape
+    (1, 3, 2, 1)
+    """
+
+    def __init__(
+        self, output_size: int | tuple[int | None, int | None], return_indices: bool = False
+    ):
+        super().__init__()
+        F.adaptive_output_size(output_size, (1, 1), "AdaptiveMaxPool2d")  # validates
+        if return_indices:
+            raise ValueError(
+                "AdaptiveMaxPool2d supports only return_indices=False; received "
+                "return_indices=True."
+            )
+        self.output_size = output_size
+        self.return_indices = False
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_input(x, None, "AdaptiveMaxPool2d")
+        _check_pool_input("AdaptiveMaxPool2d", x)
+        return F.adaptive_max_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

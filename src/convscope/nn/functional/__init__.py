@@ -19,8 +19,14 @@ from convscope.nn.functional.activation import (
     softmax,
     tanh,
 )
+from convscope.nn.functional.adaptive_pooling import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    adaptive_output_size,
+)
 from convscope.nn.functional.conv import conv2d, pad
 from convscope.nn.functional.linear import dropout, flatten, linear
+from convscope.nn.functional.local import locally_connected2d, tiled_conv2d
 from convscope.nn.functional.loss import (
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -31,6 +37,9 @@ from convscope.nn.functional.normalization import batch_norm
 from convscope.nn.functional.pooling import avg_pool2d, max_pool2d
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "adaptive_output_size",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy_with_logits",
@@ -41,6 +50,7 @@ __all__ = [
     "flatten",
     "leaky_relu",
     "linear",
+    "locally_connected2d",
     "log_softmax",
     "max_pool2d",
     "mse_loss",
@@ -50,4 +60,5 @@ __all__ = [
     "sigmoid",
     "softmax",
     "tanh",
+    "tiled_conv2d",
 ]
