@@ -26,6 +26,7 @@ from convscope.nn.dropout import Dropout
 from convscope.nn.flatten import Flatten
 from convscope.nn.hooks import RemovableHandle
 from convscope.nn.linear import Linear
+from convscope.nn.local import LocallyConnected2d, TiledConv2d
 from convscope.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from convscope.nn.module import Module
 from convscope.nn.normalization import BatchNorm1d, BatchNorm2d
@@ -49,6 +50,7 @@ __all__ = [
     "IncompatibleKeys",
     "LeakyReLU",
     "Linear",
+    "LocallyConnected2d",
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
@@ -64,6 +66,7 @@ __all__ = [
     "StateDictError",
     "Summary",
     "Tanh",
+    "TiledConv2d",
     "capture_outputs",
     "functional",
     "init",

@@ -26,6 +26,7 @@ from convscope.nn.functional.adaptive_pooling import (
 )
 from convscope.nn.functional.conv import conv2d, pad
 from convscope.nn.functional.linear import dropout, flatten, linear
+from convscope.nn.functional.local import locally_connected2d, tiled_conv2d
 from convscope.nn.functional.loss import (
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -49,6 +50,7 @@ __all__ = [
     "flatten",
     "leaky_relu",
     "linear",
+    "locally_connected2d",
     "log_softmax",
     "max_pool2d",
     "mse_loss",
@@ -58,4 +60,5 @@ __all__ = [
     "sigmoid",
     "softmax",
     "tanh",
+    "tiled_conv2d",
 ]
