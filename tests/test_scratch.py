@@ -197,9 +197,10 @@ def test_bad_shapes_and_sizes():
     with pytest.raises(ValueError) as info:
         convolve2d(IMAGE, KERNEL, stride=0)
     assert str(info.value) == (
-        "convolve2d expected stride to be an integer >= 1 or a pair of them; received stride=0."
+        "Invalid value for argument `stride`. Expected an int >= 1 or a pair of them. "
+        "Received stride=0."
     )
-    with pytest.raises(ValueError, match="average_pooling expected pool_size to be an integer"):
+    with pytest.raises(ValueError, match="Invalid value for argument `pool_size`"):
         average_pooling(GRID, (2, 2, 2))
 
 

@@ -35,23 +35,12 @@ from typing import Any
 
 import numpy as np
 
+from convscope.arguments import pair
+
 IntPair = int | tuple[int, int]
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _pair(value: Any, name: str, fn: str, minimum: int = 1) -> tuple[int, int]:
-    """``value`` as two ints >= ``minimum``: an int is used for both dimensions."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in pair
-    ):
-        raise ValueError(
-            f"{fn} expected {name} to be an integer >= {minimum} or a pair of them; "
-            f"received {name}={value!r}."
-        )
-    return int(pair[0]), int(pair[1])
 
 
 def _matrix(value: Any, name: str, fn: str) -> np.ndarray:
@@ -148,7 +137,7 @@ def convolve2d(
     fn = "convolve2d"
     x = _matrix(input_matrix, "input_matrix", fn)
     k = _matrix(kernel_matrix, "kernel_matrix", fn)
-    sh, sw = _pair(stride, "stride", fn)
+    sh, sw = pair(stride, "stride")
     mode = padding.lower() if isinstance(padding, str) else padding
     if mode not in ("valid", "same"):
         raise ValueError(f"{fn} expected padding 'valid' or 'same'; received padding={padding!r}.")
@@ -177,8 +166,8 @@ def convolve2d(
 
 def _pool(input_matrix: Any, pool_size: IntPair, stride: IntPair | None, fn: str, reduce: Any):
     x = _matrix(input_matrix, "input_matrix", fn)
-    ph, pw = _pair(pool_size, "pool_size", fn)
-    sh, sw = _pair(1 if stride is None else stride, "stride", fn)
+    ph, pw = pair(pool_size, "pool_size")
+    sh, sw = pair(1 if stride is None else stride, "stride")
     if ph > x.shape[0] or pw > x.shape[1]:
         raise ValueError(
             f"{fn} expected a pool_size no larger than the input {x.shape}; "
@@ -341,8 +330,8 @@ def conv2d_loops(
             f"{fn} expected C={channels} and O={out_channels} divisible by groups={groups} and "
             f"w.shape[1] == C / groups; received w of shape {w.shape}."
         )
-    sh, sw = _pair(stride, "stride", fn)
-    dh, dw = _pair(dilation, "dilation", fn)
+    sh, sw = pair(stride, "stride")
+    dh, dw = pair(dilation, "dilation")
     if padding == "valid":
         pads = (0, 0, 0, 0)
     elif padding == "same":
@@ -351,7 +340,7 @@ def conv2d_loops(
         total_h, total_w = dh * (kh - 1), dw * (kw - 1)
         pads = (total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2)
     else:
-        ph, pw = _pair(padding, "padding", fn, minimum=0)
+        ph, pw = pair(padding, "padding", minimum=0)
         pads = (ph, ph, pw, pw)
     top, bottom, left, right = pads
     xp = np.zeros((n_batch, channels, height + top + bottom, width + left + right), x.dtype)
@@ -392,12 +381,11 @@ def max_pool2d_loops(
     array([[[[ 5.,  7.],
              [13., 15.]]]])
     """
-    fn = "max_pool2d_loops"
     x = np.asarray(x)
-    kh, kw = _pair(kernel_size, "kernel_size", fn)
-    sh, sw = _pair(kernel_size if stride is None else stride, "stride", fn)
-    ph, pw = _pair(padding, "padding", fn, minimum=0)
-    dh, dw = _pair(dilation, "dilation", fn)
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(kernel_size if stride is None else stride, "stride")
+    ph, pw = pair(padding, "padding", minimum=0)
+    dh, dw = pair(dilation, "dilation")
     n_batch, channels, height, width = x.shape
     out_h = _out_size(height, kh, sh, ph, dh, ceil_mode)
     out_w = _out_size(width, kw, sw, pw, dw, ceil_mode)
@@ -436,11 +424,10 @@ def avg_pool2d_loops(
     array([[[[ 2.5,  4.5],
              [10.5, 12.5]]]])
     """
-    fn = "avg_pool2d_loops"
     x = np.asarray(x)
-    kh, kw = _pair(kernel_size, "kernel_size", fn)
-    sh, sw = _pair(kernel_size if stride is None else stride, "stride", fn)
-    ph, pw = _pair(padding, "padding", fn, minimum=0)
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(kernel_size if stride is None else stride, "stride")
+    ph, pw = pair(padding, "padding", minimum=0)
     n_batch, channels, height, width = x.shape
     out_h = _out_size(height, kh, sh, ph, 1, ceil_mode)
     out_w = _out_size(width, kw, sw, pw, 1, ceil_mode)

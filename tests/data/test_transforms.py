@@ -160,5 +160,9 @@ def test_bad_arguments():
         RandomShift(-1)
     with pytest.raises(ValueError, match="0 <= p <= 1"):
         RandomHorizontalFlip(1.5)
-    with pytest.raises(ValueError, match="Expected size to be a non-negative int or a pair"):
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `size`\. Expected an int >= 1 or a pair of them\. "
+        r"Received size=\(2, 2, 2\)\.",
+    ):
         RandomCrop((2, 2, 2))

@@ -204,15 +204,15 @@ def test_weighted_loss_registers_its_weight_as_a_buffer():
         (lambda: nn.Conv2d(1, 32.0, 3), ValueError,
          "Conv2d expected out_channels to be a positive integer; received out_channels=32.0."),
         (lambda: nn.Conv2d(1, 32, 0), ValueError,
-         "Conv2d expected kernel_size to be a positive integer or a pair of them; "
-         "received kernel_size=0."),
+         "Invalid value for argument `kernel_size`. Expected an int >= 1 or a pair of them. "
+         "Received kernel_size=0."),
         (lambda: nn.Conv2d(1, 32, 3, stride=(1, 0)), ValueError,
-         "Conv2d expected stride to be a positive integer or a pair of them; "
-         "received stride=(1, 0)."),
+         "Invalid value for argument `stride`. Expected an int >= 1 or a pair of them. "
+         "Received stride=(1, 0)."),
         (lambda: nn.Conv2d(1, 32, 3, padding="full"), ValueError,
-         "Conv2d expected padding to be a non-negative integer, a pair of them, 'valid' or "
-         "'same'; received padding='full'."),
-        (lambda: nn.Conv2d(1, 32, 3, padding=-1), ValueError, "received padding=-1."),
+         "Invalid value for argument `padding`. Expected an int, a pair of ints, 'valid' or "
+         "'same'. Received padding='full'."),
+        (lambda: nn.Conv2d(1, 32, 3, padding=-1), ValueError, "Received padding=-1."),
         (lambda: nn.Conv2d(3, 32, 3, groups=2), ValueError,
          "Conv2d expected in_channels to be divisible by groups; received in_channels=3, "
          "groups=2."),
@@ -230,8 +230,8 @@ def test_weighted_loss_registers_its_weight_as_a_buffer():
         (lambda: nn.MaxPool2d(3, dilation=2), ValueError,
          "MaxPool2d supports only dilation=1; received dilation=2."),
         (lambda: nn.AvgPool2d(0), ValueError,
-         "AvgPool2d expected kernel_size to be a positive integer or a pair of them; "
-         "received kernel_size=0."),
+         "Invalid value for argument `kernel_size`. Expected an int >= 1 or a pair of them. "
+         "Received kernel_size=0."),
         (lambda: nn.Dropout(1.5), ValueError,
          "Dropout expected p to be a probability between 0 and 1; received p=1.5."),
         (lambda: nn.BatchNorm2d(0), ValueError,

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from convscope import random as _random
+from convscope.arguments import pair
 
 
 def _check_batch(x: np.ndarray, who: str) -> np.ndarray:
@@ -36,15 +37,6 @@ def _check_batch(x: np.ndarray, who: str) -> np.ndarray:
             "For a single image, pass image[None]."
         )
     return x
-
-
-def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or any(not isinstance(v, (int, np.integer)) or v < 0 for v in pair):
-        raise ValueError(
-            f"Expected {name} to be a non-negative int or a pair of them; received {value!r}."
-        )
-    return int(pair[0]), int(pair[1])
 
 
 def to_float(x: np.ndarray) -> np.ndarray:
@@ -65,7 +57,7 @@ def to_float(x: np.ndarray) -> np.ndarray:
 
 def pad(x: np.ndarray, padding: int | Sequence[int]) -> np.ndarray:
     """Zero-pad height and width: (N, C, H, W) -> (N, C, H + 2*ph, W + 2*pw)."""
-    ph, pw = _pair(padding, "padding")
+    ph, pw = pair(padding, "padding", minimum=0)
     n, c, h, w = x.shape
     out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)  # np.pad is ~6x slower here
     out[:, :, ph : ph + h, pw : pw + w] = x
@@ -221,8 +213,8 @@ class RandomCrop:
     """
 
     def __init__(self, size: int | Sequence[int], padding: int | Sequence[int] = 0) -> None:
-        self.size = _pair(size, "size")
-        self.padding = _pair(padding, "padding")
+        self.size = pair(size, "size")
+        self.padding = pair(padding, "padding", minimum=0)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = _check_batch(x, "RandomCrop")

@@ -15,11 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from convscope.arguments import is_int as _is_int
+from convscope.arguments import pair
 from convscope.tensor import DEFAULT_DTYPE, Tensor, as_tensor
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _positive_int(value: Any, layer: str, name: str) -> int:
@@ -32,18 +30,12 @@ def _positive_int(value: Any, layer: str, name: str) -> int:
 
 
 def _pair(value: Any, layer: str, name: str, minimum: int = 1) -> tuple[int, int]:
-    """Normalise ``int | (int, int)`` to a pair (PyTorch's ``_pair``), checking ``>= minimum``."""
-    kind = "positive integer" if minimum == 1 else "non-negative integer"
-    pair = (value, value) if _is_int(value) else value
-    if (
-        not isinstance(pair, (tuple, list))
-        or len(pair) != 2
-        or not all(_is_int(v) and v >= minimum for v in pair)
-    ):
-        raise ValueError(
-            f"{layer} expected {name} to be a {kind} or a pair of them; received {name}={value!r}."
-        )
-    return int(pair[0]), int(pair[1])
+    """:func:`convscope.arguments.pair`, the one pair check of the library.
+
+    ``layer`` is not part of the message on purpose: the same bad argument gives the
+    same error from a layer (``nn.Conv2d``) and from its functional op (``F.conv2d``).
+    """
+    return pair(value, name, minimum)
 
 
 def _float_dtype(dtype: Any, layer: str) -> np.dtype:

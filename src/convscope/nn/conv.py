@@ -21,26 +21,19 @@ import numpy as np
 
 from convscope.nn import functional as F
 from convscope.nn import init
-from convscope.nn._validation import _as_input, _float_dtype, _is_int, _pair, _positive_int
+from convscope.nn._validation import _as_input, _float_dtype, _pair, _positive_int
+from convscope.nn.functional.geometry import check_padding
 from convscope.nn.module import Module
 from convscope.nn.parameter import Parameter
 from convscope.tensor import Tensor
 
 
 def _conv_padding(padding: Any) -> tuple[int, int] | str:
-    """``int | (int, int)`` -> pair; ``'valid'`` / ``'same'`` kept as strings (as PyTorch)."""
-    if isinstance(padding, str):
-        if padding in ("valid", "same"):
-            return padding
-    elif _is_int(padding) or isinstance(padding, (tuple, list)):
-        try:
-            return _pair(padding, "Conv2d", "padding", minimum=0)
-        except ValueError:
-            pass
-    raise ValueError(
-        "Conv2d expected padding to be a non-negative integer, a pair of them, 'valid' or "
-        f"'same'; received padding={padding!r}."
-    )
+    """``int | (int, int)`` -> pair; ``'valid'`` / ``'same'`` kept as strings (as PyTorch).
+
+    The check is F.conv2d's own, so a bad padding gives one error from both.
+    """
+    return check_padding(padding)
 
 
 class Conv2d(Module):

@@ -14,6 +14,7 @@ from typing import Any
 
 from convscope.nn import functional as F
 from convscope.nn._validation import _as_input, _pair
+from convscope.nn.functional.geometry import check_padding
 from convscope.nn.module import Module
 from convscope.tensor import Tensor
 
@@ -23,14 +24,9 @@ def _check_pool_args(layer: str, kernel_size: Any, stride: Any, padding: Any) ->
     kernel = _pair(kernel_size, layer, "kernel_size")
     if stride is not None:
         _pair(stride, layer, "stride")
-    if padding in ("valid", "same"):
+    pad = check_padding(padding)  # F.*_pool2d's own check: one error from both
+    if isinstance(pad, str):
         return
-    if isinstance(padding, str):
-        raise ValueError(
-            f"{layer} expected padding to be a non-negative integer, a pair of them, 'valid' or "
-            f"'same'; received padding={padding!r}."
-        )
-    pad = _pair(padding, layer, "padding", minimum=0)
     if any(p > k // 2 for p, k in zip(pad, kernel, strict=True)):
         raise ValueError(
             f"{layer} expected padding to be at most half of kernel_size; received "

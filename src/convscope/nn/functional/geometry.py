@@ -22,58 +22,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
+from convscope.arguments import is_int as _is_int
+from convscope.arguments import pair
+
+__all__ = ["pair", "conv_output_size", "same_padding", "resolve_padding", "check_padding"]
 
 IntPair = int | Sequence[int]
 Padding = int | Sequence[int] | str
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def pair(value: IntPair, name: str = "value", minimum: int = 1) -> tuple[int, int]:
-    """Normalise an ``int | (int, int)`` argument to a ``(height, width)`` pair.
-
-    Like PyTorch's ``_pair``, but it also checks the values: they must be integers
-    no smaller than ``minimum``.
-
-    Args:
-        value: one int used for both dimensions, or a sequence of two ints.
-        name: the argument's name, used in error messages.
-        minimum: smallest allowed value (1 for sizes and strides, 0 for padding).
-
-    Returns:
-        ``(height_value, width_value)`` as Python ints.
-
-    Raises:
-        TypeError: ``value`` is neither an int nor a sequence of two ints.
-        ValueError: a value is smaller than ``minimum``.
-
-    >>> pair(3, "kernel_size")
-    (3, 3)
-    >>> pair((3, 5), "kernel_size")
-    (3, 5)
-    >>> pair(0, "stride")
-    Traceback (most recent call last):
-        ...
-    ValueError: Invalid value for argument `stride`. Expected an int >= 1 or a pair of them. Received stride=0.
-    """  # noqa: E501
-    if _is_int(value):
-        values = (int(value), int(value))
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
-        values = (int(value[0]), int(value[1]))
-    else:
-        raise TypeError(
-            f"Invalid type for argument `{name}`. Expected an int or a pair of ints. "
-            f"Received {name}={value!r} of type {type(value).__name__}."
-        )
-    if min(values) < minimum:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected an int >= {minimum} or a pair of "
-            f"them. Received {name}={value!r}."
-        )
-    return values
 
 
 def conv_output_size(
@@ -149,6 +104,25 @@ def same_padding(
     return total // 2, total - total // 2
 
 
+def check_padding(padding: Padding) -> tuple[int, int] | str:
+    """Validate a ``padding`` argument: ``'valid'``/``'same'`` stay strings, ints become pairs.
+
+    Layers call this at construction, the functional ops through :func:`resolve_padding`,
+    so a bad padding gives the same error from ``nn.Conv2d`` and ``F.conv2d``.
+
+    >>> check_padding(1), check_padding("same")
+    ((1, 1), 'same')
+    """
+    if isinstance(padding, str):
+        if padding in ("valid", "same"):
+            return padding
+        raise ValueError(
+            "Invalid value for argument `padding`. Expected an int, a pair of ints, 'valid' or "
+            f"'same'. Received padding={padding!r}."
+        )
+    return pair(padding, "padding", minimum=0)
+
+
 def resolve_padding(
     padding: Padding,
     input_size: tuple[int, int],
@@ -169,8 +143,7 @@ def resolve_padding(
         ``(top, bottom, left, right)``.
 
     Raises:
-        ValueError: unknown padding string, or a negative padding.
-        TypeError: padding of another type.
+        ValueError: unknown padding string, a negative padding, or a padding of another type.
 
     >>> resolve_padding(1, (28, 28), (3, 3))
     (1, 1, 1, 1)
@@ -183,19 +156,15 @@ def resolve_padding(
         ...
     ValueError: Invalid value for argument `padding`. Expected an int, a pair of ints, 'valid' or 'same'. Received padding='full'.
     """  # noqa: E501
-    if isinstance(padding, str):
+    checked = check_padding(padding)
+    if checked == "valid":
+        return 0, 0, 0, 0
+    if checked == "same":
         kernel_size = pair(kernel_size, "kernel_size")
         stride = pair(stride, "stride")
         dilation = pair(dilation, "dilation")
-        if padding == "valid":
-            return 0, 0, 0, 0
-        if padding == "same":
-            top, bottom = same_padding(input_size[0], kernel_size[0], stride[0], dilation[0])
-            left, right = same_padding(input_size[1], kernel_size[1], stride[1], dilation[1])
-            return top, bottom, left, right
-        raise ValueError(
-            "Invalid value for argument `padding`. Expected an int, a pair of ints, 'valid' or "
-            f"'same'. Received padding={padding!r}."
-        )
-    pad_h, pad_w = pair(padding, "padding", minimum=0)
+        top, bottom = same_padding(input_size[0], kernel_size[0], stride[0], dilation[0])
+        left, right = same_padding(input_size[1], kernel_size[1], stride[1], dilation[1])
+        return top, bottom, left, right
+    pad_h, pad_w = checked
     return pad_h, pad_h, pad_w, pad_w
