@@ -85,6 +85,9 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.transform = transform
         self.generator = generator
+        # The sample order of the latest epoch (None without shuffling), so a training
+        # loop interrupted mid-epoch can save it and finish that epoch with iter_from.
+        self.epoch_order: np.ndarray | None = None
 
     @property
     def num_samples(self) -> int:
@@ -100,10 +103,34 @@ class DataLoader:
         if self.shuffle:  # drawn now, when the epoch starts (see the module docstring)
             rng = self.generator if self.generator is not None else _random.generator()
             order = rng.permutation(self.num_samples)
+        self.epoch_order = order
         return self._batches(order)
 
-    def _batches(self, order: np.ndarray | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for b in range(len(self)):
+    def iter_from(
+        self, order: np.ndarray | None, first_batch: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The batches of an epoch in a given sample ``order``, from batch ``first_batch`` on.
+
+        Draws nothing from the random generator: it continues an epoch whose order was
+        drawn by ``iter(loader)`` earlier (and saved from :attr:`epoch_order`).
+
+        Raises:
+            ValueError: ``order`` is not a permutation of this loader's samples.
+        """
+        if order is not None:
+            order = np.asarray(order)
+            if order.shape != (self.num_samples,):
+                raise ValueError(
+                    f"DataLoader.iter_from expected an order of {self.num_samples} sample "
+                    f"indices; received shape {order.shape}. The data changed since it was saved."
+                )
+        self.epoch_order = order
+        return self._batches(order, int(first_batch))
+
+    def _batches(
+        self, order: np.ndarray | None, first: int = 0
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for b in range(first, len(self)):
             start = b * self.batch_size
             index = (
                 slice(start, start + self.batch_size)

@@ -31,7 +31,8 @@ from convscope.train.callbacks import (
 from convscope.train.checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint
 from convscope.train.evaluation import evaluate, predict, predict_classes
 from convscope.train.history import History
-from convscope.train.loop import Trainer, fit
+from convscope.train.interrupt import stop_on_signals
+from convscope.train.loop import Trainer, TrainingInterrupted, fit
 from convscope.train.metrics import (
     accuracy,
     confusion_matrix,
@@ -50,6 +51,7 @@ __all__ = [
     "ModelCheckpoint",
     "TerminateOnNaN",
     "Trainer",
+    "TrainingInterrupted",
     "accuracy",
     "confusion_matrix",
     "evaluate",
@@ -61,4 +63,5 @@ __all__ = [
     "predict_classes",
     "restore_checkpoint",
     "save_checkpoint",
+    "stop_on_signals",
 ]

@@ -11,7 +11,10 @@ holding a nested dict:
 - ``rng``: :func:`convscope.get_rng_state` at the end of the epoch, so the next
   epoch draws the same shuffle and dropout masks as an uninterrupted run;
 - ``loader_rng``: state of the training DataLoader's own generator, if it has one;
-- ``callbacks``: state of callbacks that keep some (e.g. EarlyStopping's patience count).
+- ``callbacks``: state of callbacks that keep some (e.g. EarlyStopping's patience count);
+- ``position`` (version 2, only in a checkpoint written mid-epoch, e.g. on Ctrl-C): the
+  running epoch's batches done, its sample ``order`` and partial loss/metric sums, so a
+  resumed run finishes that epoch exactly as an uninterrupted one would.
 
 >>> import tempfile, os
 >>> import numpy as np
@@ -41,7 +44,7 @@ from convscope.serialization import load, save
 from convscope.train.history import History
 
 FORMAT = "convscope.train.checkpoint"
-VERSION = 1
+VERSION = 2  # 2: optional mid-epoch "position"
 
 
 def save_checkpoint(
@@ -54,6 +57,7 @@ def save_checkpoint(
     history: History | None = None,
     callbacks: Mapping[str, Any] | None = None,
     loader_rng: Mapping[str, Any] | None = None,
+    position: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a training checkpoint atomically (a crash never leaves a half-written file).
 
@@ -66,6 +70,7 @@ def save_checkpoint(
         history: the run's History so far.
         callbacks: per-callback state, keyed by callback name.
         loader_rng: the training DataLoader's own generator state, if it has one.
+        position: where an interrupted epoch stopped (see the module docstring).
 
     Returns:
         The path written.
@@ -91,6 +96,8 @@ def save_checkpoint(
         checkpoint["callbacks"] = dict(callbacks)
     if loader_rng is not None:
         checkpoint["loader_rng"] = dict(loader_rng)
+    if position is not None:
+        checkpoint["position"] = dict(position)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     save(checkpoint, path)
@@ -121,6 +128,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(
             f"{str(path)!r} is a version {checkpoint['version']} checkpoint; this convscope "
             f"reads versions up to {VERSION}."
+        )
+    lacking = [key for key in ("epoch", "model") if key not in checkpoint]
+    if lacking:
+        raise ValueError(
+            f"{str(path)!r} is a damaged convscope training checkpoint: it has no "
+            f"{lacking[0]!r} entry (keys: {sorted(checkpoint)})."
         )
     checkpoint["epoch"] = int(checkpoint["epoch"])
     checkpoint["history"] = History.from_dict(checkpoint.get("history", {}))

@@ -41,6 +41,26 @@ from convscope.train.progress import EpochProgress
 Transform = Callable[[np.ndarray], np.ndarray]
 
 
+class TrainingInterrupted(Exception):
+    """Training stopped at a step boundary because :meth:`Trainer.request_interrupt` was called.
+
+    The trainer's state is consistent at that point: :meth:`Trainer.save_checkpoint`
+    writes a checkpoint that resumes exactly there (mid-epoch position included).
+
+    Attributes:
+        signum: the signal number passed to ``request_interrupt`` (or None).
+        epoch: index of the epoch that was running (0-based).
+        batch: batches of that epoch already done (None when stopped between epochs).
+    """
+
+    def __init__(self, signum: int | None, epoch: int, batch: int | None) -> None:
+        where = f"epoch {epoch + 1}" + ("" if batch is None else f", after batch {batch}")
+        super().__init__(f"Training interrupted at {where}.")
+        self.signum = signum
+        self.epoch = epoch
+        self.batch = batch
+
+
 class Trainer:
     """A model, its optimizer, loss, metrics, scheduler and callbacks, trained epoch by epoch.
 
@@ -63,6 +83,8 @@ class Trainer:
         history (History): all epochs so far.
         epoch (int): epochs completed.
         stop_training (bool): set it (e.g. from a callback) to stop after the current batch.
+        interrupt_requested (int | None): set by :meth:`request_interrupt`; the loop then
+            raises :class:`TrainingInterrupted` at the next step boundary.
     """
 
     def __init__(
@@ -90,6 +112,18 @@ class Trainer:
         self.stop_training = False
         self._active = CallbackList(self.callbacks)
         self._train_loader: Any = None
+        self.interrupt_requested: int | None = None
+        # Where an interrupted epoch stopped (batches done, sample order, partial sums);
+        # saved in checkpoints, and restored from them to finish that epoch exactly.
+        self._position: dict[str, Any] | None = None
+
+    def request_interrupt(self, signum: int | None = None) -> None:
+        """Stop at the next step boundary by raising :class:`TrainingInterrupted`.
+
+        Safe to call from a signal handler: it only sets a flag the loop checks after
+        every optimizer step (and before every epoch).
+        """
+        self.interrupt_requested = signum if signum is not None else 0
 
     # ----------------------------------------------------------------- checkpoints
 
@@ -109,6 +143,7 @@ class Trainer:
             history=self.history,
             callbacks=self._active.state_dict(),
             loader_rng=None if generator is None else generator.bit_generator.state,
+            position=self._position,
         )
 
     def load_checkpoint(self, path: str | os.PathLike) -> int:
@@ -137,6 +172,7 @@ class Trainer:
         generator = self._loader_generator()
         if generator is not None and "loader_rng" in ckpt:
             generator.bit_generator.state = ckpt["loader_rng"]
+        self._position = ckpt.get("position")
         return self.epoch
 
     # ----------------------------------------------------------------- training
@@ -175,11 +211,18 @@ class Trainer:
         if resume_from is not None:
             done = self.load_checkpoint(resume_from)
             if verbose:
-                print(f"Resuming from {resume_from}: {done} epoch(s) done, training to {epochs}.")
+                within = self._position
+                where = "" if within is None else f" and {within['batch']} batch(es) of the next"
+                print(
+                    f"Resuming from {resume_from}: {done} epoch(s){where} done, "
+                    f"training to {epochs}."
+                )
         self.stop_training = False
         was_training = getattr(self.model, "training", True)
         self._active.call("on_train_begin", {})
         for epoch in range(self.epoch, int(epochs)):
+            if self.interrupt_requested is not None and self._position is None:
+                raise TrainingInterrupted(self.interrupt_requested, epoch, None)
             self._run_epoch(epoch, int(epochs), train_loader, val_loader, monitor, verbose)
             if self.stop_training:
                 break
@@ -197,11 +240,16 @@ class Trainer:
         verbose: int,
     ) -> dict[str, float]:
         start = time.perf_counter()
-        self._active.call("on_epoch_begin", epoch, {})
-        lr = self._lr()
+        position, self._position = self._position, None
+        if position is None:
+            self._active.call("on_epoch_begin", epoch, {})
+            lr = self._lr()
+        else:  # finishing an interrupted epoch: it has begun already
+            lr = position.get("lr")
+            start -= float(position["seconds"])
         progress = EpochProgress(epoch, epochs, num_images(train_loader), verbose)
         try:
-            logs = self._train_batches(train_loader, progress)
+            logs = self._train_batches(train_loader, progress, epoch, start, lr, position)
             progress.end_training()
             if val_loader is not None:
                 val_logs, *_ = run_validation(self.model, val_loader, self.loss_fn, self.metrics)
@@ -220,29 +268,51 @@ class Trainer:
         self._active.call("on_epoch_end", epoch, logs)
         return logs
 
-    def _train_batches(self, loader: Any, progress: EpochProgress) -> dict[str, float]:
+    def _train_batches(
+        self,
+        loader: Any,
+        progress: EpochProgress,
+        epoch: int,
+        start: float,
+        lr: float | None,
+        position: dict[str, Any] | None,
+    ) -> dict[str, float]:
+        """One epoch of training steps; ``position`` continues an interrupted epoch."""
         self.model.train()
-        total = 0
-        loss_sum = 0.0
-        sums = dict.fromkeys((name for name, _ in self.metrics), 0.0)
-        for batch, (x, y) in enumerate(loader):
+        if position is None:
+            first, total, loss_sum = 0, 0, 0.0
+            sums = dict.fromkeys((name for name, _ in self.metrics), 0.0)
+            batches = iter(loader)
+        else:
+            first, total = int(position["batch"]), int(position["total"])
+            loss_sum = float(position["loss_sum"])
+            sums = {name: float(value) for name, value in position["sums"].items()}
+            batches = _batches_from(loader, position.get("order"), first)
+            if total:
+                progress.update(total, loss_sum / total)
+        # The epoch's sample order, so an interrupted epoch can be finished in it.
+        order = getattr(loader, "epoch_order", None)
+        for batch, (x, y) in enumerate(batches, start=first):
             self._active.call("on_batch_begin", batch, {})
-            x, y = as_batch(x, y)
-            self.optimizer.zero_grad()
-            output = self.model(x)
-            loss = self.loss_fn(output, y)
-            loss.backward()
-            self.optimizer.step()
-            n = len(y.data)
-            value = float(loss.item())
-            batch_logs = {"loss": value, "size": n}
-            for name, fn in self.metrics:
-                batch_logs[name] = float(fn(y.data, output.data))
+            value, n, batch_logs = self._train_step(x, y)
+            for name in sums:
                 sums[name] += batch_logs[name] * n
             loss_sum += value * n
             total += n
             progress.update(n, value)
             self._active.call("on_batch_end", batch, batch_logs)
+            if self.interrupt_requested is not None:
+                self._position = {
+                    "epoch": epoch,
+                    "batch": batch + 1,
+                    "total": total,
+                    "loss_sum": loss_sum,
+                    "sums": dict(sums),
+                    "seconds": time.perf_counter() - start,
+                    **({} if lr is None else {"lr": lr}),
+                    **({} if order is None else {"order": np.asarray(order)}),
+                }
+                raise TrainingInterrupted(self.interrupt_requested, epoch, batch + 1)
             if self.stop_training:
                 break
         if total == 0:
@@ -252,9 +322,41 @@ class Trainer:
             )
         return {"loss": loss_sum / total, **{name: s / total for name, s in sums.items()}}
 
+    # ------------------------------------------------------------ the training step
+    # Everything one optimizer step does, in one place: zero the gradients, forward,
+    # loss, backward, step. Returns (mean loss, batch size, batch logs).
+    def _train_step(self, x: Any, y: Any) -> tuple[float, int, dict[str, float]]:
+        x, y = as_batch(x, y)
+        self.optimizer.zero_grad()
+        output = self.model(x)
+        loss = self.loss_fn(output, y)
+        loss.backward()
+        self.optimizer.step()
+        n = len(y.data)
+        value = float(loss.item())
+        batch_logs: dict[str, float] = {"loss": value, "size": n}
+        for name, fn in self.metrics:
+            batch_logs[name] = float(fn(y.data, output.data))
+        return value, n, batch_logs
+
     def _lr(self) -> float | None:
         groups = getattr(self.optimizer, "param_groups", None)
         return float(groups[0]["lr"]) if groups else None
+
+
+def _batches_from(loader: Any, order: np.ndarray | None, first: int) -> Any:
+    """The batches of an interrupted epoch from batch ``first`` on, in the saved order.
+
+    A :class:`~convscope.data.DataLoader` continues in exactly the saved sample order
+    without drawing a new permutation; any other iterable is re-iterated and its first
+    ``first`` batches are skipped (exact only if it yields the same batches again).
+    """
+    if hasattr(loader, "iter_from"):
+        return loader.iter_from(order, first)
+    batches = iter(loader)
+    for _ in range(first):
+        next(batches, None)
+    return batches
 
 
 def fit(
