@@ -171,3 +171,52 @@ def test_summary_input_errors():
     with pytest.raises(ValueError, match=r"Conv2d\(in_channels=1\) expected input") as info:
         w1_ours().summary((3, 28, 28))
     assert "zero batch of shape (1, 3, 28, 28)" in "".join(getattr(info.value, "__notes__", []))
+
+
+def test_a_users_own_layer_gets_its_size_arithmetic_row():
+    from convscope.nn import functional as F
+    from convscope.nn.functional.geometry import WindowGeometry
+
+    class StridedSum(nn.Module):
+        """A layer summary has never heard of: 3×3 windows, stride 2, padding 1, summed."""
+
+        def forward(self, x):
+            return F.avg_pool2d(x, 3, 2, 1) * 9.0
+
+        def window_geometry(self):
+            return WindowGeometry(3, stride=2, padding=1)
+
+        def mult_adds(self, output):
+            return output.size * 9  # hand count: 9 additions per output value
+
+    class Pointwise(nn.Module):  # keeps the defaults: no window, no mult-adds
+        def forward(self, x):
+            return x * 2.0
+
+    s = nn.Sequential(StridedSum(), Pointwise(), StridedSum()).summary((2, 9, 9))
+    # 9 → ⌊(9 + 2 − 3)/2⌋ + 1 = 5 → ⌊(5 + 2 − 3)/2⌋ + 1 = 3; RF 1 → 3 → 3 → 3 + 2·2 = 7
+    assert [r["output_shape"] for r in s.rows] == [(1, 2, 5, 5), (1, 2, 5, 5), (1, 2, 3, 3)]
+    assert s.rows[0]["arithmetic"] == "9 → (9 + 2·1 − 3)/2 + 1 = 5"
+    assert s.rows[2]["arithmetic"] == "5 → (5 + 2·1 − 3)/2 + 1 = 3"
+    assert s.rows[1]["arithmetic"] is None and s.rows[1]["mult_adds"] == 0
+    assert [r["receptive_field"] for r in s.rows] == [(3, 3), (3, 3), (7, 7)]
+    assert [r["jump"] for r in s.rows] == [(2, 2), (2, 2), (4, 4)]
+    assert [r["mult_adds"] for r in s.rows] == [2 * 25 * 9, 0, 2 * 9 * 9]
+    assert s.mult_adds == 2 * 25 * 9 + 2 * 9 * 9
+
+
+def test_module_size_defaults_and_built_in_overrides():
+    plain = nn.ReLU()
+    assert plain.window_geometry() is None and plain.mult_adds(convscope.zeros(3)) == 0
+    assert not plain.receptive_field_is_global()
+    g = nn.Conv2d(2, 4, (3, 5), stride=2, padding="same", dilation=(1, 2)).window_geometry()
+    assert (g.kernel, g.stride, g.dilation, g.padding, g.ceil_mode) == (
+        (3, 5), (2, 2), (1, 2), "same", False
+    )  # fmt: skip
+    g = nn.MaxPool2d(2, ceil_mode=True).window_geometry()
+    assert (g.kernel, g.stride, g.padding, g.ceil_mode) == ((2, 2), (2, 2), (0, 0), True)
+    assert nn.AvgPool2d(3, 1, 1).window_geometry().padding == (1, 1)
+    assert nn.Flatten().receptive_field_is_global() and nn.Linear(2, 3).receptive_field_is_global()
+    # Conv2d(4→6, 3×3, groups=2) on a 5×5 output: 6·25 outputs × (4/2)·9 taps each.
+    assert nn.Conv2d(4, 6, 3, groups=2).mult_adds(convscope.zeros(1, 6, 5, 5)) == 6 * 25 * 2 * 9
+    assert nn.Linear(7, 3).mult_adds(convscope.zeros(2, 3)) == 2 * 3 * 7

@@ -22,7 +22,7 @@ import numpy as np
 from convscope.nn import functional as F
 from convscope.nn import init
 from convscope.nn._validation import _as_input, _float_dtype, _pair, _positive_int
-from convscope.nn.functional.geometry import check_padding
+from convscope.nn.functional.geometry import WindowGeometry, check_padding
 from convscope.nn.module import Module
 from convscope.nn.parameter import Parameter
 from convscope.tensor import Tensor
@@ -124,6 +124,13 @@ class Conv2d(Module):
         return F.conv2d(
             x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
+
+    def window_geometry(self) -> WindowGeometry:
+        return WindowGeometry(self.kernel_size, self.stride, self.dilation, self.padding)
+
+    def mult_adds(self, output: Tensor) -> int:
+        # Each output value (C_out·OH·OW per sample) is a dot product over C_in/groups·KH·KW.
+        return output.size * (self.in_channels // self.groups) * math.prod(self.kernel_size)
 
     def extra_repr(self) -> str:
         # Same text as PyTorch's, so printed models can be compared line by line.

@@ -38,5 +38,8 @@ class Flatten(Module):
     def forward(self, x: Any) -> Tensor:
         return F.flatten(x, self.start_dim, self.end_dim)
 
+    def receptive_field_is_global(self) -> bool:
+        return True  # what follows (Linear) mixes every position
+
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

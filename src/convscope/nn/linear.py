@@ -82,6 +82,12 @@ class Linear(Module):
             )
         return F.linear(x, self.weight, self.bias)
 
+    def mult_adds(self, output: Tensor) -> int:
+        return output.size * self.in_features  # one dot product of in_features per output
+
+    def receptive_field_is_global(self) -> bool:
+        return True
+
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "

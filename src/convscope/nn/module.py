@@ -37,6 +37,7 @@ from convscope.nn.state import IncompatibleKeys, load_into
 from convscope.tensor import Tensor
 
 if TYPE_CHECKING:
+    from convscope.nn.functional.geometry import WindowGeometry
     from convscope.nn.summary import Summary
 
 
@@ -470,6 +471,29 @@ class Module:
         from convscope.nn.summary import summary
 
         return summary(self, input_shape, dtype=dtype)
+
+    # ----------------------------------------------------------------- size arithmetic
+    # ``summary`` asks each layer these questions instead of checking its class, so a
+    # user's own layer gets a full row by overriding them.
+
+    def window_geometry(self) -> WindowGeometry | None:
+        """Kernel, stride, dilation, padding and ceil mode if this layer slides a window.
+
+        Returns None (the default) for layers that keep each position where it is
+        (activations, normalization). Convolution and pooling layers override it.
+        """
+        return None
+
+    def mult_adds(self, output: Tensor) -> int:
+        """Multiply-adds of the forward pass that produced ``output`` (0 by default).
+
+        Layers with weights override it: one multiply-add per weight per output position.
+        """
+        return 0
+
+    def receptive_field_is_global(self) -> bool:
+        """True if each output value depends on every input position (Flatten, Linear)."""
+        return False
 
     def extra_repr(self) -> str:
         """The text inside this module's parentheses in ``repr`` (layers override it)."""

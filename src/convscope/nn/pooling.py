@@ -14,7 +14,7 @@ from typing import Any
 
 from convscope.nn import functional as F
 from convscope.nn._validation import _as_input, _pair
-from convscope.nn.functional.geometry import check_padding
+from convscope.nn.functional.geometry import WindowGeometry, check_padding
 from convscope.nn.module import Module
 from convscope.tensor import Tensor
 
@@ -93,6 +93,11 @@ class MaxPool2d(Module):
             x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode
         )
 
+    def window_geometry(self) -> WindowGeometry:
+        return WindowGeometry(
+            self.kernel_size, self.stride, self.dilation, self.padding, self.ceil_mode
+        )
+
     def extra_repr(self) -> str:
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -149,6 +154,9 @@ class AvgPool2d(Module):
             x, self.kernel_size, self.stride, self.padding,
             ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad,
         )  # fmt: skip
+
+    def window_geometry(self) -> WindowGeometry:
+        return WindowGeometry(self.kernel_size, self.stride, 1, self.padding, self.ceil_mode)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

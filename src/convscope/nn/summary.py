@@ -2,9 +2,12 @@
 
 For every leaf layer: its output shape, parameter count, multiply-adds, receptive
 field and — for convolution and pooling — the output-size arithmetic written out
-(Goodfellow et al. §9.5). The pass runs on a zero batch of one sample, with
-forward hooks (the model's own ``forward``), in evaluation mode and without a
-graph; the model is left exactly as it was.
+(Goodfellow et al. §9.5). Each layer answers for itself through three methods with
+defaults on :class:`~convscope.nn.Module` — ``window_geometry()`` (None unless it
+slides a window), ``mult_adds(output)`` (0) and ``receptive_field_is_global()``
+(False) — so a user's own layer gets a full row by overriding them. The pass runs on
+a zero batch of one sample, with forward hooks (the model's own ``forward``), in
+evaluation mode and without a graph; the model is left exactly as it was.
 
 Receptive field (how many input pixels one output value can see) and jump (how
 far apart in the input two neighbouring outputs are) follow the standard
@@ -30,7 +33,7 @@ after ``Flatten`` or ``Linear`` every value sees the whole input (shown ``all``)
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,12 +41,8 @@ import numpy as np
 
 from convscope.nn._validation import _is_int
 from convscope.nn.capture import _hooked_eval_pass, _leaf_or_included
-from convscope.nn.conv import Conv2d
-from convscope.nn.flatten import Flatten
-from convscope.nn.functional.geometry import conv_output_size, pair, resolve_padding
-from convscope.nn.linear import Linear
+from convscope.nn.functional.geometry import WindowGeometry, conv_output_size, resolve_padding
 from convscope.nn.module import Module
-from convscope.nn.pooling import AvgPool2d, MaxPool2d
 from convscope.tensor import Tensor
 
 MB = 1e6  # bytes per megabyte, as torchinfo and Keras report
@@ -74,42 +73,20 @@ def _axis_arithmetic(
 
 
 def _window_geometry(module: Module) -> dict[str, Any] | None:
-    """Kernel, stride, dilation, padding and ceil mode of a conv/pool layer, else None."""
-    if isinstance(module, Conv2d):
-        ceil_mode, dilation = False, module.dilation
-    elif isinstance(module, MaxPool2d):
-        ceil_mode, dilation = module.ceil_mode, module.dilation
-    elif isinstance(module, AvgPool2d):
-        ceil_mode, dilation = module.ceil_mode, 1
-    else:
-        return None
-    return {
-        "kernel": pair(module.kernel_size, "kernel_size"),
-        "stride": pair(module.stride, "stride"),
-        "dilation": pair(dilation, "dilation"),
-        "padding": module.padding,
-        "ceil_mode": ceil_mode,
-    }
+    """``module.window_geometry()`` as a plain dict (keys kernel, stride, dilation,
+    padding, ceil_mode), or None: for callers that index it by name."""
+    geometry = module.window_geometry()
+    return None if geometry is None else dataclasses.asdict(geometry)
 
 
-def _arithmetic(geometry: dict[str, Any], in_hw: tuple[int, int]) -> str:
+def _arithmetic(geometry: WindowGeometry, in_hw: tuple[int, int]) -> str:
     """Both axes' size arithmetic; one line when height and width read the same."""
-    k, s, d = geometry["kernel"], geometry["stride"], geometry["dilation"]
-    top, bottom, left, right = resolve_padding(geometry["padding"], in_hw, k, s, d)
-    same = geometry["padding"] == "same"
-    h = _axis_arithmetic(in_hw[0], k[0], s[0], top, bottom, d[0], geometry["ceil_mode"], same)
-    w = _axis_arithmetic(in_hw[1], k[1], s[1], left, right, d[1], geometry["ceil_mode"], same)
+    k, s, d, ceil = geometry.kernel, geometry.stride, geometry.dilation, geometry.ceil_mode
+    top, bottom, left, right = resolve_padding(geometry.padding, in_hw, k, s, d)
+    same = geometry.padding == "same"
+    h = _axis_arithmetic(in_hw[0], k[0], s[0], top, bottom, d[0], ceil, same)
+    w = _axis_arithmetic(in_hw[1], k[1], s[1], left, right, d[1], ceil, same)
     return h if h == w else f"H: {h}; W: {w}"
-
-
-def _mult_adds(module: Module, output: Tensor) -> int:
-    """Multiply-adds of one forward pass: one per weight per output position."""
-    if isinstance(module, Conv2d):
-        kernel = module.in_channels // module.groups * math.prod(module.kernel_size)
-        return output.size * kernel  # output.size = C_out·OH·OW for a batch of one
-    if isinstance(module, Linear):
-        return output.size * module.in_features
-    return 0
 
 
 # --------------------------------------------------------------------------- result
@@ -135,8 +112,9 @@ class Summary:
             ``arithmetic`` (the size computation of a conv/pool layer, else None) and
             ``output_bytes``. A module called twice gets a second row ``"name#2"``.
         total_params, trainable_params, non_trainable_params: parameter counts.
-        mult_adds: multiply-adds of one sample's forward pass (Conv2d and Linear;
-            biases and elementwise layers are not counted).
+        mult_adds: multiply-adds of one sample's forward pass (each layer's
+            ``mult_adds(output)``: Conv2d and Linear count one per weight per output
+            position; biases and elementwise layers are not counted).
         input_mb, activation_mb, param_mb: memory in MB (10⁶ bytes) of one input
             sample, of every leaf layer's output for one sample, and of the parameters.
     """
@@ -266,16 +244,16 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: Any = np.float32
         # An input made outside any layer (e.g. F.relu in a custom forward) inherits
         # the most recent layer's field: exact for chains of layers.
         rf, jump = fields.get(id(first), last[0])
-        geometry = _window_geometry(module)
+        geometry = module.window_geometry()
         in_shape = tuple(np.shape(first)) if first is not None else ()
         arithmetic = None
         if geometry is not None and rf is not None:
-            k, s, d = geometry["kernel"], geometry["stride"], geometry["dilation"]
+            k, s, d = geometry.kernel, geometry.stride, geometry.dilation
             rf = tuple(r + (ki - 1) * di * j for r, ki, di, j in zip(rf, k, d, jump, strict=True))
             jump = tuple(j * si for j, si in zip(jump, s, strict=True))
         if geometry is not None and len(in_shape) == 4:
             arithmetic = _arithmetic(geometry, in_shape[2:])
-        if isinstance(module, (Flatten, Linear)):
+        if module.receptive_field_is_global():
             rf = jump = None
         fields[id(output)] = (rf, jump)
         alive.append(output)
@@ -289,7 +267,7 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: Any = np.float32
             "output_shape": tuple(np.shape(output)),
             "params": sum(p.size for p in params),
             "trainable_params": sum(p.size for p in params if p.requires_grad),
-            "mult_adds": _mult_adds(module, output) if isinstance(output, Tensor) else 0,
+            "mult_adds": module.mult_adds(output) if isinstance(output, Tensor) else 0,
             "receptive_field": rf,
             "jump": jump,
             "arithmetic": arithmetic,

@@ -21,11 +21,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from convscope.arguments import is_int as _is_int
 from convscope.arguments import pair
 
-__all__ = ["pair", "conv_output_size", "same_padding", "resolve_padding", "check_padding"]
+__all__ = [
+    "pair",
+    "conv_output_size",
+    "same_padding",
+    "resolve_padding",
+    "check_padding",
+    "WindowGeometry",
+]
 
 IntPair = int | Sequence[int]
 Padding = int | Sequence[int] | str
@@ -168,3 +176,50 @@ def resolve_padding(
         return top, bottom, left, right
     pad_h, pad_w = checked
     return pad_h, pad_h, pad_w, pad_w
+
+
+@dataclass(frozen=True)
+class WindowGeometry:
+    """How a sliding-window layer (convolution, pooling) maps input to output positions.
+
+    A layer returns one from :meth:`Module.window_geometry`; ``summary`` reads it for the
+    receptive field, the jump and the written-out size arithmetic. Ints become pairs.
+
+    Attributes:
+        kernel: ``(kh, kw)`` window size.
+        stride: ``(sh, sw)`` step between windows.
+        dilation: ``(dh, dw)`` spacing between taps.
+        padding: ``(ph, pw)`` on each side, or ``'valid'`` / ``'same'``.
+        ceil_mode: round the output size up (pooling).
+
+    >>> WindowGeometry(3, stride=2, padding=1)
+    WindowGeometry(kernel=(3, 3), stride=(2, 2), dilation=(1, 1), padding=(1, 1), ceil_mode=False)
+    """
+
+    kernel: IntPair
+    stride: IntPair = 1
+    dilation: IntPair = 1
+    padding: Padding = 0
+    ceil_mode: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kernel", pair(self.kernel, "kernel_size"))
+        object.__setattr__(self, "stride", pair(self.stride, "stride"))
+        object.__setattr__(self, "dilation", pair(self.dilation, "dilation"))
+        object.__setattr__(self, "padding", check_padding(self.padding))
+        object.__setattr__(self, "ceil_mode", bool(self.ceil_mode))
+
+    def output_size(self, input_hw: tuple[int, int]) -> tuple[int, int]:
+        """``(OH, OW)`` for an input of ``(H, W)``.
+
+        >>> WindowGeometry(2, stride=2).output_size((28, 28))
+        (14, 14)
+        """
+        top, bottom, left, right = resolve_padding(
+            self.padding, input_hw, self.kernel, self.stride, self.dilation
+        )
+        k, s, d = self.kernel, self.stride, self.dilation
+        return (
+            conv_output_size(input_hw[0], k[0], s[0], (top, bottom), d[0], self.ceil_mode),
+            conv_output_size(input_hw[1], k[1], s[1], (left, right), d[1], self.ceil_mode),
+        )
