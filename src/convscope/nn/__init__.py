@@ -18,18 +18,37 @@
 """
 
 from convscope.nn import functional, init
-from convscope.nn.activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from convscope.nn.activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
 from convscope.nn.capture import capture_outputs
-from convscope.nn.container import ModuleList, Sequential
-from convscope.nn.conv import Conv2d
-from convscope.nn.dropout import Dropout
+from convscope.nn.container import Identity, ModuleDict, ModuleList, Sequential
+from convscope.nn.conv import Conv2d, ConvTranspose2d
+from convscope.nn.dropout import Dropout, Dropout2d
 from convscope.nn.flatten import Flatten
 from convscope.nn.hooks import RemovableHandle
 from convscope.nn.linear import Linear
 from convscope.nn.local import LocallyConnected2d, TiledConv2d
-from convscope.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from convscope.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from convscope.nn.module import Module
-from convscope.nn.normalization import BatchNorm1d, BatchNorm2d
+from convscope.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from convscope.nn.parameter import Parameter
 from convscope.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from convscope.nn.state import IncompatibleKeys, StateDictError
@@ -39,15 +58,24 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
     "AvgPool2d",
+    "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout2d",
     "ELU",
     "Flatten",
+    "GELU",
+    "GroupNorm",
+    "HuberLoss",
+    "Identity",
     "IncompatibleKeys",
+    "L1Loss",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LocallyConnected2d",
@@ -55,13 +83,16 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "Parameter",
     "ReLU",
     "RemovableHandle",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "StateDictError",
     "Summary",

@@ -45,3 +45,37 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Module):
+    """Randomly zero whole channels while training (Tompson et al., 2015).
+
+    Each ``(sample, channel)`` feature map is zeroed with probability ``p`` and the
+    kept ones are scaled by ``1 / (1 − p)``; in evaluation the input passes through.
+
+    Args:
+        p: probability of zeroing a channel, in [0, 1].
+        inplace: accepted for PyTorch code; changes nothing.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W)
+        - Output: the same.
+
+    Raises:
+        ValueError: ``p`` outside [0, 1], or input that is not 3-D or 4-D.
+
+    >>> import numpy as np
+    >>> Dropout2d(0.3).eval()(np.ones((1, 2, 1, 1), dtype=np.float32)).numpy().ravel()
+    array([1., 1.], dtype=float32)
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        self.p = _probability(p, "Dropout2d")
+        self.inplace = bool(inplace)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout2d(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

@@ -154,3 +154,82 @@ class BCEWithLogitsLoss(_Loss):
         return F.binary_cross_entropy_with_logits(
             x, t, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )
+
+
+class L1Loss(_Loss):
+    """Mean absolute error ``mean(|input − target|)``.
+
+    Args:
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Shape:
+        input and target of the same shape; output scalar (or that shape with ``'none'``).
+    """
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        x, t = self._float_target(input, target)
+        return F.l1_loss(x, t, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1: quadratic for ``|input − target| < beta``, linear beyond (Fast R-CNN).
+
+    Args:
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        beta: where the quadratic part ends (≥ 0; 0 is L1).
+
+    Shape:
+        input and target of the same shape; output scalar (or that shape with ``'none'``).
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        x, t = self._float_target(input, target)
+        return F.smooth_l1_loss(x, t, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """Huber loss: ``0.5 d²`` for ``|d| ≤ delta``, ``delta · (|d| − 0.5 delta)`` beyond.
+
+    Args:
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        delta: where the quadratic part ends (> 0).
+
+    Shape:
+        input and target of the same shape; output scalar (or that shape with ``'none'``).
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        x, t = self._float_target(input, target)
+        return F.huber_loss(x, t, reduction=self.reduction, delta=self.delta)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy on probabilities (after a sigmoid); logs clamped at −100.
+
+    Prefer :class:`BCEWithLogitsLoss` on raw logits: it stays exact where the
+    sigmoid saturates.
+
+    Args:
+        weight: optional rescaling weight broadcastable to the input.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Shape:
+        input (probabilities) and target (in [0, 1]) of the same shape; output scalar
+        (or that shape with ``'none'``).
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", _weight_array(weight, "BCELoss", "weight"))
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        x, t = self._float_target(input, target)
+        return F.binary_cross_entropy(x, t, weight=self.weight, reduction=self.reduction)

@@ -158,3 +158,143 @@ class BatchNorm1d(_BatchNorm):
 
     _ranks = (2, 3)
     _shape_text = "(N, {c}) or (N, {c}, L)"
+
+
+def _check_eps(eps: Any, name: str) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps <= 0:
+        raise ValueError(f"{name} expected eps to be a positive number; received eps={eps!r}.")
+    return eps
+
+
+class GroupNorm(Module):
+    """Group normalisation (Wu & He, 2018): statistics per sample and group of channels.
+
+    Unlike batch normalisation it does not depend on the other samples of the batch,
+    so it works at batch size 1 and behaves the same in training and evaluation.
+    It has no running statistics.
+
+    Args:
+        num_groups: number of groups the channels split into; must divide ``num_channels``.
+        num_channels: C.
+        eps: added to the variance.
+        affine: learn a per-channel scale ``weight`` (starts at 1) and shift ``bias`` (0).
+        dtype: parameter dtype (default float32).
+        bias: (keyword only) with ``affine``, also learn the shift.
+
+    Shape:
+        - Input: (N, C, *)
+        - Output: the same.
+
+    Raises:
+        ValueError: invalid arguments, or input whose axis 1 is not C.
+
+    >>> import numpy as np
+    >>> GroupNorm(2, 4)
+    GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)
+    >>> GroupNorm(2, 4)(np.ones((1, 4, 3, 3), dtype=np.float32)).shape
+    (1, 4, 3, 3)
+    """
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ):
+        super().__init__()
+        self.num_groups = _positive_int(num_groups, "GroupNorm", "num_groups")
+        self.num_channels = _positive_int(num_channels, "GroupNorm", "num_channels")
+        if self.num_channels % self.num_groups:
+            raise ValueError(
+                "GroupNorm expected num_channels to be divisible by num_groups; received "
+                f"num_channels={num_channels}, num_groups={num_groups}."
+            )
+        self.eps = _check_eps(eps, "GroupNorm")
+        self.affine = bool(affine)
+        dtype = _float_dtype(dtype, "GroupNorm")
+        if self.affine:
+            self.weight = Parameter(np.ones(self.num_channels, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        if self.affine and bias:
+            self.bias = Parameter(np.zeros(self.num_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_input(x, None if self.weight is None else self.weight.dtype, "GroupNorm")
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(
+                f"GroupNorm(num_channels={self.num_channels}) expected input of shape "
+                f"(N, {self.num_channels}, *); received {x.shape}."
+            )
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class LayerNorm(Module):
+    """Layer normalisation (Ba et al., 2016) over the trailing ``normalized_shape`` axes.
+
+    Args:
+        normalized_shape: an int (the last axis) or the tuple of trailing sizes, e.g.
+            ``(C, H, W)`` to normalise each sample's whole feature map.
+        eps: added to the variance.
+        elementwise_affine: learn ``weight`` (starts at 1) and ``bias`` (0) of shape
+            ``normalized_shape``.
+        bias: with ``elementwise_affine``, also learn the shift.
+        dtype: parameter dtype (default float32).
+
+    Shape:
+        - Input: (*, *normalized_shape)
+        - Output: the same.
+
+    Raises:
+        ValueError: invalid arguments, or input whose trailing axes differ.
+
+    >>> LayerNorm((4, 5))
+    LayerNorm((4, 5), eps=1e-05, elementwise_affine=True, bias=True)
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: Any = None,
+    ):
+        super().__init__()
+        shape = (normalized_shape,) if np.ndim(normalized_shape) == 0 else normalized_shape
+        self.normalized_shape = tuple(
+            _positive_int(size, "LayerNorm", "normalized_shape") for size in shape
+        )
+        self.eps = _check_eps(eps, "LayerNorm")
+        self.elementwise_affine = bool(elementwise_affine)
+        dtype = _float_dtype(dtype, "LayerNorm")
+        if self.elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        if self.elementwise_affine and bias:
+            self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_input(x, None if self.weight is None else self.weight.dtype, "LayerNorm")
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )

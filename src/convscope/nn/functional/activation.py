@@ -14,6 +14,8 @@ Tensor([[0.5, 0.5]])
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from convscope.tensor import ArrayLike, Tensor, as_tensor
@@ -263,3 +265,82 @@ def log_softmax(x: ArrayLike, dim: int) -> Tensor:
         return ((g - np.exp(out) * g.sum(axis=axis, keepdims=True)).reshape(x.shape),)
 
     return Tensor.from_op(out.reshape(x.shape), (x,), backward, "log_softmax")
+
+
+# --------------------------------------------------------------------------- smooth gates
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # exact to double precision; NumPy has no erf ufunc
+
+
+def gelu(x: ArrayLike, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit (Hendrycks & Gimpel, 2016), ``x · Φ(x)``, as PyTorch.
+
+    ``Φ(x) = (1 + erf(x / √2)) / 2`` is the standard normal CDF. With
+    ``approximate='tanh'`` it is replaced by ``(1 + tanh(√(2/π) (x + 0.044715 x³))) / 2``.
+
+    Args:
+        x: a floating-point tensor of any shape.
+        approximate: ``'none'`` (exact, erf) or ``'tanh'``.
+
+    Shape:
+        Output has the shape of ``x``.
+
+    Raises:
+        TypeError: ``x`` is not floating point.
+        ValueError: unknown ``approximate``.
+
+    >>> gelu(Tensor([-1.0, 0.0, 1.0]))
+    Tensor([-0.15865526,  0.        ,  0.8413448 ])
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(
+            "gelu expected approximate to be 'none' or 'tanh'; received "
+            f"approximate={approximate!r}."
+        )
+    x = _floating(x, "gelu")
+    a = x.data
+    if approximate == "none":
+        cdf = ((1 + _erf(a.astype(np.float64) / math.sqrt(2)).astype(np.float64)) / 2).astype(
+            a.dtype
+        )
+        # d gelu: Φ(x) + x · φ(x), φ the standard normal density
+        pdf = np.exp(-(a * a) / 2) / a.dtype.type(math.sqrt(2 * math.pi))
+        slope = cdf + a * pdf
+    else:
+        k = a.dtype.type(math.sqrt(2 / math.pi))
+        c = a.dtype.type(0.044715)
+        th = np.tanh(k * (a + c * a**3))
+        cdf = (1 + th) / 2
+        # d gelu: cdf + x/2 · (1 − th²) · k (1 + 3c x²)
+        slope = cdf + a / 2 * (1 - th * th) * k * (1 + 3 * c * a * a)
+    out = a * cdf
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        return (g * slope,)
+
+    return Tensor.from_op(out, (x,), backward, "gelu")
+
+
+def silu(x: ArrayLike) -> Tensor:
+    """Sigmoid linear unit ("swish", Ramachandran et al., 2017), ``x · σ(x)``, as PyTorch.
+
+    Args:
+        x: a floating-point tensor of any shape.
+
+    Shape:
+        Output has the shape of ``x``.
+
+    Raises:
+        TypeError: ``x`` is not floating point.
+
+    >>> silu(Tensor([-1.0, 0.0, 1.0]))
+    Tensor([-0.2689414,  0.       ,  0.7310586])
+    """
+    x = _floating(x, "silu")
+    a = x.data
+    s = _sigmoid_array(a)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        return (g * (s * (1 + a * (1 - s))),)  # d silu: σ + x σ (1 − σ)
+
+    return Tensor.from_op(a * s, (x,), backward, "silu")

@@ -19,6 +19,8 @@ array([[-0.107,  0.053,  0.053],
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from convscope.nn.functional.activation import _floating, _log_softmax_array, _sigmoid_array
@@ -450,3 +452,197 @@ def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Te
         return dx, -dx
 
     return Tensor.from_op(out, (x, t), backward, "mse_loss")
+
+
+# --------------------------------------------------------------------------- robust regression
+
+
+def _difference_loss(
+    input: ArrayLike,
+    target: ArrayLike,
+    reduction: str,
+    fn: str,
+    loss_and_slope: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+) -> Tensor:
+    """A loss ``ℓ(x − t)`` of the difference, elementwise, reduced; ``ℓ'`` given beside ``ℓ``."""
+    x = _floating(input, fn)
+    _check_reduction(reduction, fn)
+    t = _float_target(target, x, fn)
+    loss, slope = loss_and_slope(x.data - t.data.astype(x.dtype, copy=False))
+    loss = loss.astype(x.dtype, copy=False)
+    out = _reduce(loss, reduction, loss.size)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dx = slope * _upstream(g, reduction, loss.size)  # dℓ(x − t)/dx = ℓ'; d/dt = −ℓ'
+        return dx, -dx
+
+    return Tensor.from_op(out, (x, t), backward, fn)
+
+
+def l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Tensor:
+    """Mean absolute error ``|input − target|``, reduced, as ``torch...l1_loss``.
+
+    The gradient at a zero difference is 0 (``sign(0)``), as in PyTorch.
+
+    Args:
+        input: floating-point predictions.
+        target: floating-point targets of the same shape.
+        reduction: 'mean', 'sum' or 'none'.
+
+    Shape:
+        - input, target: any shape, the same; output: scalar, or that shape with 'none'.
+
+    Returns:
+        A tensor of ``input``'s dtype.
+
+    Raises:
+        TypeError: non-floating input or target.
+        ValueError: different shapes, bad ``reduction``.
+
+    >>> l1_loss(Tensor([1.0, 2.0]), Tensor([1.5, 4.0]))
+    Tensor(1.25)
+    """
+    return _difference_loss(input, target, reduction, "l1_loss", lambda d: (np.abs(d), np.sign(d)))
+
+
+def _check_positive(value: float, fn: str, name: str, allow_zero: bool) -> float:
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    ok = ok and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{fn} expected {name} to be a {kind} number; received {name}={value!r}.")
+    return float(value)
+
+
+def smooth_l1_loss(
+    input: ArrayLike, target: ArrayLike, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
+    """Smooth L1 (Girshick, *Fast R-CNN*, 2015), as ``torch...smooth_l1_loss``.
+
+    ``0.5 d² / beta`` where ``|d| < beta``, else ``|d| − 0.5 beta``, with ``d = input −
+    target``: quadratic near zero, linear (robust to outliers) beyond. ``beta=0`` is L1.
+
+    Args:
+        input, target: floating-point tensors of the same shape.
+        reduction: 'mean', 'sum' or 'none'.
+        beta: where the quadratic part ends, ≥ 0.
+
+    Shape:
+        - input, target: any shape, the same; output: scalar, or that shape with 'none'.
+
+    Raises:
+        TypeError: non-floating input or target.
+        ValueError: different shapes, bad ``reduction`` or negative ``beta``.
+
+    >>> smooth_l1_loss(Tensor([0.5, 3.0]), Tensor([0.0, 0.0]), reduction="none")
+    Tensor([0.125, 2.5  ])
+    """
+    fn = "smooth_l1_loss"
+    beta = _check_positive(beta, fn, "beta", allow_zero=True)
+    if beta == 0:
+        return _difference_loss(input, target, reduction, fn, lambda d: (np.abs(d), np.sign(d)))
+
+    def loss_and_slope(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        small = np.abs(d) < beta
+        loss = np.where(small, 0.5 * d * d / beta, np.abs(d) - 0.5 * beta)
+        return loss, np.where(small, d / beta, np.sign(d)).astype(d.dtype)
+
+    return _difference_loss(input, target, reduction, fn, loss_and_slope)
+
+
+def huber_loss(
+    input: ArrayLike, target: ArrayLike, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
+    """Huber loss (Huber, 1964), as ``torch...huber_loss``: ``delta ·`` smooth L1 (beta=delta).
+
+    ``0.5 d²`` where ``|d| ≤ delta``, else ``delta · (|d| − 0.5 delta)``.
+
+    Args:
+        input, target: floating-point tensors of the same shape.
+        reduction: 'mean', 'sum' or 'none'.
+        delta: where the quadratic part ends, > 0.
+
+    Shape:
+        - input, target: any shape, the same; output: scalar, or that shape with 'none'.
+
+    Raises:
+        TypeError: non-floating input or target.
+        ValueError: different shapes, bad ``reduction`` or ``delta`` ≤ 0.
+
+    >>> huber_loss(Tensor([0.5, 3.0]), Tensor([0.0, 0.0]), reduction="none", delta=2.0)
+    Tensor([0.125, 4.   ])
+    """
+    fn = "huber_loss"
+    delta = _check_positive(delta, fn, "delta", allow_zero=False)
+
+    def loss_and_slope(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        small = np.abs(d) <= delta
+        loss = np.where(small, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta))
+        return loss, np.where(small, d, delta * np.sign(d)).astype(d.dtype)
+
+    return _difference_loss(input, target, reduction, fn, loss_and_slope)
+
+
+def binary_cross_entropy(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Binary cross-entropy between probabilities ``input`` and ``target``, as PyTorch.
+
+    ``loss = −w · [t · log x + (1 − t) · log(1 − x)]``, with each log clamped at
+    −100 as PyTorch does, so ``x = 0`` or ``1`` gives a finite loss. Prefer
+    :func:`binary_cross_entropy_with_logits` on raw logits: it is exact where
+    sigmoid saturates.
+
+    Args:
+        input: floating-point probabilities in [0, 1].
+        target: floating-point targets in [0, 1], same shape as ``input``.
+        weight: rescaling broadcastable to ``input``, or None. No gradient.
+        reduction: 'mean', 'sum' or 'none'.
+
+    Shape:
+        - input, target: any shape, the same; output: scalar, or that shape with 'none'.
+
+    Returns:
+        A tensor of ``input``'s dtype.
+
+    Raises:
+        TypeError: non-floating input or target.
+        ValueError: shapes that do not fit, probabilities outside [0, 1], bad ``reduction``.
+
+    >>> round(binary_cross_entropy(Tensor([0.5, 1.0]), Tensor([1.0, 1.0])).item(), 4)
+    0.3466
+    """
+    fn = "binary_cross_entropy"
+    x = _floating(input, fn)
+    _check_reduction(reduction, fn)
+    t = _float_target(target, x, fn)
+    w = _broadcast_param(weight, x, fn, "weight")
+    a = x.data
+    if np.any((a < 0) | (a > 1)):
+        raise ValueError(
+            f"{fn} expected input probabilities in [0, 1]; received values from {a.min()} to "
+            f"{a.max()}. Apply a sigmoid first, or use binary_cross_entropy_with_logits."
+        )
+    y = t.data.astype(a.dtype, copy=False)
+    with np.errstate(divide="ignore"):
+        log_x = np.maximum(np.log(a), -100)
+        log_1mx = np.maximum(np.log1p(-a), -100)
+    loss = -(y * log_x + (1 - y) * log_1mx)
+    if w is not None:
+        loss = loss * w
+    loss = loss.astype(a.dtype, copy=False)
+    out = _reduce(loss, reduction, loss.size)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        r = _upstream(g, reduction, loss.size)
+        if w is not None:
+            r = r * w
+        # d/dx = (x − t) / (x (1 − x)), the denominator kept ≥ 1e-12 as PyTorch
+        dx = (a - y) / np.maximum(a * (1 - a), a.dtype.type(1e-12)) * r
+        dt = (log_1mx - log_x) * r if t.requires_grad else None  # d/dt = log(1−x) − log x
+        return dx, dt
+
+    return Tensor.from_op(out, (x, t), backward, fn)

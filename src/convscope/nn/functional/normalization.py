@@ -16,6 +16,8 @@ array([ 1.1, 20.9], dtype=float32)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from convscope.nn.functional.activation import _floating
@@ -172,3 +174,196 @@ def batch_norm(
         return grads
 
     return Tensor.from_op(out, parents, backward, "batch_norm")
+
+
+# --------------------------------------------------------------------------- per-sample norms
+
+
+def _standardize(a: np.ndarray, axes: tuple[int, ...], eps: float):
+    """``(x̂, 1/σ)`` with ``x̂ = (a − mean) / sqrt(var + eps)`` over ``axes`` (biased var)."""
+    mean = a.mean(axis=axes, keepdims=True)
+    inv_std = (1 / np.sqrt(a.var(axis=axes, keepdims=True) + a.dtype.type(eps))).astype(a.dtype)
+    return (a - mean) * inv_std, inv_std
+
+
+def _standardize_backward(
+    dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, axes: tuple[int, ...]
+) -> np.ndarray:
+    """Gradient through :func:`_standardize`, whose mean and variance depend on the input.
+
+    dx = (1/σ) · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)), means over ``axes``.
+    """
+    mean_d = dx_hat.mean(axis=axes, keepdims=True)
+    mean_dx = (dx_hat * x_hat).mean(axis=axes, keepdims=True)
+    return inv_std * (dx_hat - mean_d - x_hat * mean_dx)
+
+
+def _affine(
+    x: Tensor,
+    x_hat: np.ndarray,
+    input_grad: Callable[[np.ndarray], np.ndarray],
+    params: dict[str, Tensor],
+    shape: tuple[int, ...],
+    op: str,
+) -> Tensor:
+    """``x̂ · weight + bias`` (parameters reshaped to ``shape``) as one op with its backward.
+
+    ``input_grad(dx̂)`` maps the gradient of ``x̂`` to the gradient of ``x``.
+    """
+    w = params["weight"].data.reshape(shape) if "weight" in params else None
+    out = x_hat if w is None else x_hat * w
+    if "bias" in params:
+        out = out + params["bias"].data.reshape(shape)
+    if out is x_hat:
+        out = x_hat.copy()  # never hand out the array the backward keeps
+    # Axes the parameters are broadcast over: their gradients sum over these.
+    param_axes = tuple(i for i, size in enumerate(shape) if size == 1)
+
+    def backward(g: np.ndarray) -> list[np.ndarray | None]:
+        grads: list[np.ndarray | None] = [None]
+        if x.requires_grad:
+            grads[0] = input_grad(g if w is None else g * w)
+        if "weight" in params:
+            grads.append((g * x_hat).sum(axis=param_axes).reshape(params["weight"].shape))
+        if "bias" in params:
+            grads.append(g.sum(axis=param_axes).reshape(params["bias"].shape))
+        return grads
+
+    return Tensor.from_op(out, [x, *params.values()], backward, op)
+
+
+def _norm_params(
+    weight: ArrayLike | None, bias: ArrayLike | None, shape: tuple[int, ...], dtype, op: str
+) -> dict[str, Tensor]:
+    params: dict[str, Tensor] = {}
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is None:
+            continue
+        t = _floating(value, op, name)
+        if t.shape != shape:
+            raise ValueError(f"{op} expected {name} of shape {shape}; received {t.shape}.")
+        if t.dtype != dtype:
+            raise TypeError(
+                f"{op} expected {name} of dtype {dtype} (the input's); received {t.dtype}."
+            )
+        params[name] = t
+    return params
+
+
+def group_norm(
+    input: ArrayLike,
+    num_groups: int,
+    weight: ArrayLike | None = None,
+    bias: ArrayLike | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Group normalisation (Wu & He, 2018), as ``torch.nn.functional.group_norm``.
+
+    The channels of each sample split into ``num_groups`` groups; each group is
+    normalised by its own mean and (biased) variance over its channels and every
+    spatial position, then each channel is scaled and shifted. It does not depend
+    on the batch, so training and evaluation agree. ``num_groups=1`` normalises
+    over all of ``(C, H, W)``; ``num_groups=C`` is instance normalisation.
+
+    Args:
+        input: floating-point tensor with the channel on axis 1.
+        num_groups: number of groups; must divide C.
+        weight: (C,) scale γ, or None for 1.
+        bias: (C,) shift β, or None for 0.
+        eps: added to the variance.
+
+    Shape:
+        - input: (N, C, *) with at least 2 dimensions; output: the same.
+
+    Returns:
+        A tensor of ``input``'s dtype.
+
+    Raises:
+        TypeError: non-floating input, or parameters of another dtype.
+        ValueError: fewer than 2 dimensions, C not divisible by ``num_groups``, or
+            parameters not of shape (C,).
+
+    >>> import numpy as np
+    >>> x = Tensor(np.array([[1.0, 3.0, 10.0, 30.0]], dtype=np.float32))
+    >>> group_norm(x, 2).numpy().round(4)       # groups (1, 3) and (10, 30)
+    array([[-1.,  1., -1.,  1.]], dtype=float32)
+    """
+    op = "group_norm"
+    x = _floating(input, op)
+    if x.ndim < 2:
+        raise ValueError(f"{op} expected input of shape (N, C, *); received {x.shape}.")
+    n, channels = x.shape[:2]
+    if (
+        not isinstance(num_groups, (int, np.integer))
+        or isinstance(num_groups, bool)
+        or num_groups < 1
+        or channels % num_groups
+    ):
+        raise ValueError(
+            f"{op} expected num_groups to be a positive integer dividing the {channels} "
+            f"channels; received num_groups={num_groups!r}."
+        )
+    params = _norm_params(weight, bias, (channels,), x.dtype, op)
+    grouped = x.data.reshape(n, num_groups, -1)  # (N, G, C/G · spatial)
+    x_hat, inv_std = _standardize(grouped, (2,), eps)
+
+    def input_grad(dx_hat: np.ndarray) -> np.ndarray:
+        dx_hat = dx_hat.reshape(grouped.shape)  # (N, G, C/G · spatial)
+        return _standardize_backward(dx_hat, x_hat, inv_std, (2,)).reshape(x.shape)
+
+    per_channel = (1, channels) + (1,) * (x.ndim - 2)  # (1, C, 1, 1)
+    return _affine(x, x_hat.reshape(x.shape), input_grad, params, per_channel, op)
+
+
+def layer_norm(
+    input: ArrayLike,
+    normalized_shape: int | tuple[int, ...],
+    weight: ArrayLike | None = None,
+    bias: ArrayLike | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Layer normalisation (Ba et al., 2016), as ``torch.nn.functional.layer_norm``.
+
+    Each sample is normalised over its last ``len(normalized_shape)`` axes, with the
+    biased variance, then scaled and shifted elementwise by ``weight`` and ``bias``
+    of shape ``normalized_shape``.
+
+    Args:
+        input: floating-point tensor whose trailing axes equal ``normalized_shape``.
+        normalized_shape: an int (the last axis) or a tuple of trailing sizes.
+        weight: scale γ of shape ``normalized_shape``, or None for 1.
+        bias: shift β of shape ``normalized_shape``, or None for 0.
+        eps: added to the variance.
+
+    Shape:
+        - input: (*, *normalized_shape); output: the same.
+
+    Returns:
+        A tensor of ``input``'s dtype.
+
+    Raises:
+        TypeError: non-floating input, or parameters of another dtype.
+        ValueError: trailing axes that differ from ``normalized_shape``, or
+            parameters of another shape.
+
+    >>> import numpy as np
+    >>> layer_norm(Tensor(np.array([[1.0, 3.0]], dtype=np.float32)), 2).numpy().round(4)
+    array([[-1.,  1.]], dtype=float32)
+    """
+    op = "layer_norm"
+    x = _floating(input, op)
+    shape = (int(normalized_shape),) if np.ndim(normalized_shape) == 0 else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or x.shape[x.ndim - k :] != shape:
+        raise ValueError(
+            f"{op} expected input whose last {k} dimensions are normalized_shape={shape}; "
+            f"received input of shape {x.shape}."
+        )
+    params = _norm_params(weight, bias, shape, x.dtype, op)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    x_hat, inv_std = _standardize(x.data, axes, eps)
+
+    def input_grad(dx_hat: np.ndarray) -> np.ndarray:
+        return _standardize_backward(dx_hat, x_hat, inv_std, axes)
+
+    return _affine(x, x_hat, input_grad, params, (1,) * (x.ndim - k) + shape, op)
