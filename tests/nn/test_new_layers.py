@@ -131,3 +131,13 @@ def test_layer_argument_errors():
         nn.GELU("fast")
     with pytest.raises(ValueError, match="Dropout2d expected p to be a probability"):
         nn.Dropout2d(1.5)
+
+
+def test_summary_counts_new_layers():
+    # mult-adds by hand: each of 4·7·7 input values writes 2·3·3 products.
+    up = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1)
+    out = up(_x(1, 4, 7, 7))
+    assert out.shape == (1, 2, 14, 14) and up.mult_adds(out) == 4 * 7 * 7 * 2 * 3 * 3
+    assert nn.AdaptiveAvgPool2d(1).receptive_field_is_global()
+    assert nn.AdaptiveMaxPool2d((1, 1)).receptive_field_is_global()
+    assert not nn.AdaptiveAvgPool2d(2).receptive_field_is_global()

@@ -256,6 +256,20 @@ class ConvTranspose2d(Module):
             self.groups, self.dilation,
         )  # fmt: skip
 
+    def mult_adds(self, output: Tensor) -> int:
+        # Each input pixel writes C_out/groups · KH·KW products; the input size follows
+        # from the output size by inverting H_out = (H − 1)·s − 2p + d·(k − 1) + op + 1.
+        n, _, out_h, out_w = output.shape
+        h, w = (
+            (size + 2 * p - d * (k - 1) - op - 1) // s + 1
+            for size, p, d, k, op, s in zip(
+                (out_h, out_w), self.padding, self.dilation, self.kernel_size,
+                self.output_padding, self.stride, strict=True,
+            )
+        )  # fmt: skip
+        per_pixel = (self.out_channels // self.groups) * math.prod(self.kernel_size)
+        return n * self.in_channels * h * w * per_pixel
+
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
         s += f", stride={self.stride}"

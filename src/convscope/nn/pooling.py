@@ -198,6 +198,10 @@ class AdaptiveAvgPool2d(Module):
         _check_pool_input("AdaptiveAvgPool2d", x)
         return F.adaptive_avg_pool2d(x, self.output_size)
 
+    def receptive_field_is_global(self) -> bool:
+        # A (1, 1) output sees the whole image; other sizes have input-dependent windows.
+        return F.adaptive_output_size(self.output_size, (2, 2)) == (1, 1)
+
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
@@ -241,6 +245,10 @@ class AdaptiveMaxPool2d(Module):
         x = _as_input(x, None, "AdaptiveMaxPool2d")
         _check_pool_input("AdaptiveMaxPool2d", x)
         return F.adaptive_max_pool2d(x, self.output_size)
+
+    def receptive_field_is_global(self) -> bool:
+        # A (1, 1) output sees the whole image; other sizes have input-dependent windows.
+        return F.adaptive_output_size(self.output_size, (2, 2)) == (1, 1)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
