@@ -1,0 +1,173 @@
+"""One training step of a preset model (W1 or bn) in convscope next to PyTorch, same process.
+
+Run: ``python benchmarks/bench_step.py [--model simple|bn] [--steps 40] [--threads N]``
+
+Each round times ``--block`` convscope steps then ``--block`` PyTorch steps on the same
+fixed batch (batch 128, Adam 1e-3, float32, images in [0, 1]), so background load
+hits both alike; medians of the per-step times are reported, with the minor page
+faults per step (``getrusage`` ``ru_minflt``) of each framework. This is the quick
+probe used to measure one optimisation at a time; ``bench.py`` reports full epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+import numpy as np
+
+BATCH = 128
+
+
+def minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def batch(seed: int = 0, n: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed Fashion-MNIST-like batch: (n, 1, 28, 28) float32 in [0, 1], int64 labels."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (n, 1, 28, 28)).astype(np.float32) / np.float32(255)
+    return x, rng.integers(0, 10, n).astype(np.int64)
+
+
+def convscope_step(model_name: str, x: np.ndarray, y: np.ndarray):
+    """(model, step()) for convscope; the model's weights initialise PyTorch's too."""
+    import convscope
+    from convscope import nn, optim
+    from convscope.models import build_model
+
+    convscope.manual_seed(0)
+    model = build_model(model_name)
+    model.train()
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    xt, yt = convscope.Tensor(x), convscope.Tensor(y)
+
+    def step() -> float:
+        opt.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        opt.step()
+        return float(loss.item())
+
+    return model, step
+
+
+def torch_step(model_name: str, state: dict, x: np.ndarray, y: np.ndarray):
+    """step() for the same architecture in PyTorch, from convscope's initial weights."""
+    import torch
+    from torch import nn
+
+    if model_name == "simple":
+        layers = [
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10),
+        ]  # fmt: skip
+    else:
+        layers = [
+            nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.25), nn.Linear(3136, 128),
+            nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10),
+        ]  # fmt: skip
+    model = nn.Sequential(*layers)
+    model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step() -> float:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(xt), yt)
+        loss.backward()
+        opt.step()
+        return float(loss.item())
+
+    return step
+
+
+def time_steps(step, count: int) -> tuple[list[float], int]:
+    """Per-step seconds of ``count`` steps, and the minor faults they took."""
+    times = []
+    faults = minor_faults()
+    for _ in range(count):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return times, minor_faults() - faults
+
+
+def measure(model_name: str, steps: int, block: int, warmup: int, with_torch: bool) -> dict:
+    """Median ms/step and faults/step for convscope (and PyTorch), alternating blocks."""
+    x, y = batch()
+    model, ours = convscope_step(model_name, x, y)
+    theirs = None
+    if with_torch:
+        state = {k: np.asarray(v) for k, v in model.state_dict().items()}
+        theirs = torch_step(model_name, state, x, y)
+    for _ in range(warmup):
+        ours()
+        if theirs:
+            theirs()
+    result = {"convscope": ([], 0), "torch": ([], 0)}
+    done = 0
+    while done < steps:
+        n = min(block, steps - done)
+        for name, step in (("convscope", ours), ("torch", theirs)):
+            if step is None:
+                continue
+            times, faults = time_steps(step, n)
+            result[name] = (result[name][0] + times, result[name][1] + faults)
+        done += n
+    out = {}
+    for name, (times, faults) in result.items():
+        if times:
+            out[name] = {
+                "ms_per_step": 1e3 * statistics.median(times),
+                "faults_per_step": faults / len(times),
+            }
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="simple", choices=["simple", "bn"])
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--block", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args(argv)
+    limits = None
+    with_torch = not args.no_torch
+    if with_torch:
+        try:
+            import torch
+        except ImportError:
+            with_torch = False
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        limits = threadpool_limits(args.threads, user_api="blas")
+        if with_torch:
+            torch.set_num_threads(args.threads)
+    res = measure(args.model, args.steps, args.block, args.warmup, with_torch)
+    line = [f"{args.model}:"]
+    for name, r in res.items():
+        line.append(
+            f"{name} {r['ms_per_step']:.1f} ms/step, {r['faults_per_step']:.0f} faults/step"
+        )
+    if "torch" in res:
+        line.append(f"ratio {res['convscope']['ms_per_step'] / res['torch']['ms_per_step']:.2f}")
+    print("; ".join(line))
+    if limits is not None:
+        limits.restore_original_limits()
+    return res
+
+
+if __name__ == "__main__":
+    main()
