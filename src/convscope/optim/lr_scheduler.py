@@ -435,3 +435,298 @@ class ReduceLROnPlateau(LRScheduler):
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
                 group["lr"] = new_lr
+
+
+class LambdaLR(LRScheduler):
+    """Set the learning rate to ``initial_lr · lr_lambda(epoch)``.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        lr_lambda: a function of the epoch index returning a factor, or one function
+            per param group.
+        last_epoch: see :class:`LRScheduler`.
+
+    The functions are not part of :meth:`state_dict` (as in PyTorch): rebuild the
+    scheduler with them, then load the state.
+
+    Raises:
+        ValueError: a list of functions whose length differs from the number of groups.
+        TypeError: ``lr_lambda`` is not callable.
+
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> from convscope.optim import SGD
+    >>> opt = SGD([Tensor(np.zeros(1), requires_grad=True)], lr=1.0)
+    >>> sched = LambdaLR(opt, lambda epoch: 0.5**epoch)
+    >>> sched.step(); sched.step()
+    >>> sched.get_last_lr()
+    [0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1):
+        groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
+        if len(lambdas) != groups:
+            raise ValueError(
+                f"LambdaLR expected {groups} lr_lambda functions (one per param group); "
+                f"received {len(lambdas)}."
+            )
+        for fn in lambdas:
+            if not callable(fn):
+                raise TypeError(
+                    f"LambdaLR expected lr_lambda to be a function of the epoch; received "
+                    f"{type(fn).__name__}."
+                )
+        self.lr_lambdas = lambdas
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [
+            base_lr * fn(self.last_epoch)
+            for base_lr, fn in zip(self.base_lrs, self.lr_lambdas, strict=True)
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        del state["lr_lambdas"]  # functions are code: never saved
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict({**state_dict, "lr_lambdas": self.lr_lambdas})
+
+
+class LinearLR(LRScheduler):
+    """Scale the learning rate linearly from ``start_factor`` to ``end_factor`` — a warm-up.
+
+    ``lr(epoch) = initial_lr · (start + (end − start) · min(epoch, total_iters) / total_iters)``,
+    applied (as PyTorch) recursively to the current rate, so it composes with others.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        start_factor: factor at epoch 0, in (0, 1].
+        end_factor: factor from epoch ``total_iters`` on, in [0, 1].
+        total_iters: epochs (or steps) the ramp lasts.
+        last_epoch: see :class:`LRScheduler`.
+
+    Raises:
+        ValueError: factors out of range, or ``total_iters`` not a positive integer.
+
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> from convscope.optim import SGD
+    >>> opt = SGD([Tensor(np.zeros(1), requires_grad=True)], lr=1.0)
+    >>> sched = LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> lrs = [sched.get_last_lr()[0]]
+    >>> for _ in range(4):
+    ...     sched.step()
+    ...     lrs.append(round(sched.get_last_lr()[0], 4))
+    >>> lrs
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
+        check_number("LinearLR", "start_factor", start_factor, low=0.0, low_inclusive=False)
+        if start_factor > 1:
+            raise ValueError(
+                f"LinearLR expected start_factor in (0, 1]; received start_factor={start_factor}."
+            )
+        check_number("LinearLR", "end_factor", end_factor)
+        if end_factor > 1:
+            raise ValueError(
+                f"LinearLR expected end_factor in [0, 1]; received end_factor={end_factor}."
+            )
+        _check_positive_int("LinearLR", "total_iters", total_iters)
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        t, n = self.last_epoch, self.total_iters
+        start, end = self.start_factor, self.end_factor
+        if t == 0:
+            return [lr * start for lr in self._current_lrs()]
+        if t > n:
+            return self._current_lrs()
+        # factor(t) / factor(t − 1), with factor(t) = start + (end − start) · t / n
+        ratio = 1 + (end - start) / (n * start + (t - 1) * (end - start))
+        return [lr * ratio for lr in self._current_lrs()]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin, 2018): warm up to ``max_lr``, then anneal far below.
+
+    Stepped once per *batch*, for ``total_steps`` (or ``epochs · steps_per_epoch``)
+    steps. The rate rises from ``max_lr / div_factor`` to ``max_lr`` over the first
+    ``pct_start`` of the steps, then falls to ``initial_lr / final_div_factor``
+    (with ``three_phase``, it first comes back down to ``initial_lr`` symmetrically,
+    then falls). Momentum (SGD's ``momentum`` or Adam's β₁) moves the opposite way
+    between ``max_momentum`` and ``base_momentum``. Values equal PyTorch's.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        max_lr: peak learning rate, one number or one per group.
+        total_steps: number of steps; or give ``epochs`` and ``steps_per_epoch``.
+        epochs, steps_per_epoch: ``total_steps = epochs · steps_per_epoch``.
+        pct_start: fraction of the steps spent increasing the rate.
+        anneal_strategy: ``'cos'`` or ``'linear'``.
+        cycle_momentum: also cycle the momentum (needs an optimizer with one).
+        base_momentum, max_momentum: momentum bounds (numbers or one per group).
+        div_factor: ``initial_lr = max_lr / div_factor``.
+        final_div_factor: ``min_lr = initial_lr / final_div_factor``.
+        three_phase: use the three-phase schedule.
+        last_epoch: index of the last *step*; see :class:`LRScheduler`.
+
+    Raises:
+        ValueError: no way to tell the number of steps, arguments out of range, a
+            momentum cycle for an optimizer without momentum, or stepping past
+            ``total_steps``.
+
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> from convscope.optim import SGD
+    >>> opt = SGD([Tensor(np.zeros(1), requires_grad=True)], lr=0.1, momentum=0.9)
+    >>> sched = OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    >>> lrs = [sched.get_last_lr()[0]]
+    >>> for _ in range(9):
+    ...     opt.step()
+    ...     sched.step()
+    ...     lrs.append(sched.get_last_lr()[0])
+    >>> [round(lr, 3) for lr in lrs]
+    [0.04, 0.52, 1.0, 0.95, 0.812, 0.611, 0.389, 0.188, 0.05, 0.0]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | list[float],
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float | list[float] = 0.85,
+        max_momentum: float | list[float] = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ):
+        name = "OneCycleLR"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name} expected an Optimizer; received {type(optimizer).__name__}.")
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError(
+                    f"{name} expected total_steps, or both epochs and steps_per_epoch; received "
+                    f"total_steps=None, epochs={epochs!r}, steps_per_epoch={steps_per_epoch!r}."
+                )
+            _check_positive_int(name, "epochs", epochs)
+            _check_positive_int(name, "steps_per_epoch", steps_per_epoch)
+            total_steps = epochs * steps_per_epoch
+        _check_positive_int(name, "total_steps", total_steps)
+        check_number(name, "pct_start", pct_start, high=1.0)
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(
+                f"{name} expected anneal_strategy to be 'cos' or 'linear'; received "
+                f"anneal_strategy={anneal_strategy!r}."
+            )
+        self.total_steps = total_steps
+        self.anneal_strategy = anneal_strategy
+        self.cycle_momentum = bool(cycle_momentum)
+        self.use_beta1 = "betas" in optimizer.defaults
+        if self.cycle_momentum and not self.use_beta1 and "momentum" not in optimizer.defaults:
+            raise ValueError(
+                f"{name} with cycle_momentum=True needs an optimizer with momentum or betas; "
+                f"received {type(optimizer).__name__}. Pass cycle_momentum=False."
+            )
+        groups = optimizer.param_groups
+        max_lrs = self._per_group(max_lr, len(groups), "max_lr")
+        if last_epoch == -1:
+            for group, peak in zip(groups, max_lrs, strict=True):
+                group["initial_lr"] = peak / div_factor
+                group["max_lr"] = peak
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        ramp_end = float(pct_start * total_steps) - 1
+        # Each phase: the step it ends on, and the group keys it moves lr and momentum between.
+        if three_phase:
+            self._schedule_phases = [
+                {"end_step": ramp_end, "start_lr": "initial_lr", "end_lr": "max_lr",
+                 "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
+                {"end_step": float(2 * pct_start * total_steps) - 2, "start_lr": "max_lr",
+                 "end_lr": "initial_lr", "start_momentum": "base_momentum",
+                 "end_momentum": "max_momentum"},
+                {"end_step": total_steps - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
+                 "start_momentum": "max_momentum", "end_momentum": "max_momentum"},
+            ]  # fmt: skip
+        else:
+            self._schedule_phases = [
+                {"end_step": ramp_end, "start_lr": "initial_lr", "end_lr": "max_lr",
+                 "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
+                {"end_step": total_steps - 1, "start_lr": "max_lr", "end_lr": "min_lr",
+                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
+            ]  # fmt: skip
+        if self.cycle_momentum and last_epoch == -1:
+            highs = self._per_group(max_momentum, len(groups), "max_momentum")
+            lows = self._per_group(base_momentum, len(groups), "base_momentum")
+            for group, high, low in zip(groups, highs, lows, strict=True):
+                self._set_momentum(group, high)
+                group["max_momentum"], group["base_momentum"] = high, low
+        super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _per_group(value: Any, groups: int, name: str) -> list[float]:
+        values = list(value) if isinstance(value, (list, tuple)) else [value] * groups
+        if len(values) != groups:
+            raise ValueError(
+                f"OneCycleLR expected {groups} values of {name} (one per param group); "
+                f"received {len(values)}."
+            )
+        for v in values:
+            check_number("OneCycleLR", name, v)
+        return [float(v) for v in values]
+
+    def _set_momentum(self, group: dict[str, Any], momentum: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (momentum, *group["betas"][1:])
+        else:
+            group["momentum"] = momentum
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self) -> list[float]:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(
+                f"OneCycleLR was stepped {step} times, past total_steps={self.total_steps}. "
+                "Give total_steps (or epochs · steps_per_epoch) for every batch you train on."
+            )
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, phase in enumerate(self._schedule_phases):
+                end_step = phase["end_step"]
+                if step <= end_step or i == len(self._schedule_phases) - 1:
+                    pct = (step - start_step) / (end_step - start_step)
+                    lr = self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct)
+                    if self.cycle_momentum:
+                        momentum = self._anneal(
+                            group[phase["start_momentum"]], group[phase["end_momentum"]], pct
+                        )
+                    break
+                start_step = phase["end_step"]
+            lrs.append(lr)
+            if self.cycle_momentum:
+                self._set_momentum(group, momentum)
+        return lrs
