@@ -1083,3 +1083,44 @@ def test_sum_over_random_axes_property(shape, data, keepdims):
         array,
     )
     np.testing.assert_allclose(out.data, array.sum(axis=axes, keepdims=keepdims))
+
+
+# --------------------------------------------------------------------------- accurate sums
+
+
+def _channels_last(shape, shift, seed=0):
+    n, c, h, w = shape
+    rng = np.random.default_rng(seed)
+    nhwc = (rng.standard_normal((n, h, w, c)) + shift).astype(np.float32)
+    return nhwc.transpose(0, 3, 1, 2)  # (N, C, H, W) view, channels innermost in memory
+
+
+@pytest.mark.parametrize("axis", [(0, 2, 3), (0,), (2, 3), None])
+def test_float32_sums_of_channels_last_views_are_correctly_rounded(axis):
+    a = _channels_last((64, 8, 32, 32), shift=50.0)
+    truth = a.astype(np.float64).sum(axis=axis)
+    got = Tensor(a).sum(axis=axis).data
+    assert got.dtype == np.float32
+    # float32 rounding of the exact sum: at most half an ulp (2**-24 relative); a plain
+    # float32 sum over (0, 2, 3) of this view is 1.5e-5 off.
+    np.testing.assert_allclose(got, truth, rtol=2**-24, atol=0)
+    np.testing.assert_array_equal(T.accurate_sum(a, axis), got)
+
+
+def test_unbroadcast_sums_accurately_and_keeps_the_dtype():
+    g = _channels_last((64, 8, 32, 32), shift=50.0)
+    got = T.unbroadcast(g, (1, 8, 1, 1))
+    assert got.dtype == np.float32 and got.shape == (1, 8, 1, 1)
+    np.testing.assert_allclose(got, g.astype(np.float64).sum((0, 2, 3), keepdims=True), rtol=2**-24)
+    x = Tensor(np.zeros(8, np.float32), requires_grad=True)
+    (Tensor(g) * x.reshape(1, 8, 1, 1)).sum().backward()
+    np.testing.assert_allclose(x.grad, g.astype(np.float64).sum((0, 2, 3)), rtol=2**-24)
+
+
+def test_accurate_sum_keeps_float64_and_integers_on_numpys_path():
+    a = np.arange(12, dtype=np.int64).reshape(3, 4)
+    assert T.accurate_sum(a, 0).dtype == np.int64
+    np.testing.assert_array_equal(T.accurate_sum(a, 0), a.sum(0))
+    b = np.random.default_rng(0).standard_normal((5, 6))
+    np.testing.assert_array_equal(T.accurate_sum(b, (0, 1)), b.sum())
+    assert T.accurate_sum(np.ones((2, 2), np.float32)).shape == ()

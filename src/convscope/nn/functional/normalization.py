@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from convscope.nn.functional.activation import _floating
-from convscope.tensor import ArrayLike, Tensor
+from convscope.tensor import ArrayLike, Tensor, accurate_sum
 
 
 def _stat_array(value: np.ndarray | Tensor | None, name: str, channels: int) -> np.ndarray | None:
@@ -125,10 +125,19 @@ def batch_norm(
                 f"{x.shape} ({n} value per channel). Use a batch size above 1, or call "
                 "model.eval() to use the running statistics."
             )
-        mean = a.mean(axis=axes)  # (C,)
-        var = a.var(axis=axes)  # (C,) biased: normalisation divides by n
+        # Statistics accumulate in float64 (conv2d hands over channels-last views, whose
+        # float32 sums over N, H, W would add one value at a time): mean64 is exact to
+        # float64, the centring subtracts its float32 rounding m32 (exact by Sterbenz
+        # when the data sit far from 0), and ``shift`` adds back (m32 - mean64) / σ.
+        mean64 = a.sum(axis=axes, dtype=np.float64) / n  # (C,)
+        m32 = mean64.astype(a.dtype)
+        centred = a - m32.reshape(per_channel)  # (N, C, ...)
+        # E[(x - c)²] = var + (mean - c)²: the biased variance from the float32 centring.
+        var = np.square(centred).sum(axis=axes, dtype=np.float64) / n - (mean64 - m32) ** 2
+        inv_std64 = 1 / np.sqrt(var + eps)  # (C,) float64
+        shift = ((m32 - mean64) * inv_std64).astype(a.dtype).reshape(per_channel)
         if r_mean is not None:
-            r_mean[...] = (1 - momentum) * r_mean + momentum * mean
+            r_mean[...] = (1 - momentum) * r_mean + momentum * mean64
         if r_var is not None:
             unbiased = var * (n / (n - 1))
             r_var[...] = (1 - momentum) * r_var + momentum * unbiased
@@ -138,11 +147,15 @@ def batch_norm(
                 "batch_norm in evaluation mode (training=False) needs running_mean and "
                 "running_var; received None. Pass them, or use training=True."
             )
-        mean = r_mean.astype(a.dtype, copy=False)
-        var = r_var.astype(a.dtype, copy=False)
+        centred = a - r_mean.astype(a.dtype).reshape(per_channel)  # (N, C, ...)
+        inv_std64 = 1 / np.sqrt(r_var.astype(np.float64) + eps)
+        shift = None
 
-    inv_std = (1 / np.sqrt(var + a.dtype.type(eps))).astype(a.dtype).reshape(per_channel)
-    x_hat = (a - mean.reshape(per_channel)) * inv_std  # (N, C, ...)
+    inv_std = inv_std64.astype(a.dtype).reshape(per_channel)  # (1, C, 1, ...)
+    x_hat = centred * inv_std  # (N, C, ...)
+    if shift is not None:
+        x_hat += shift
+    del centred
     out = x_hat
     if "weight" in params:
         out = out * params["weight"].data.reshape(per_channel)
@@ -160,17 +173,17 @@ def batch_norm(
             if training:
                 # Mean and variance depend on x too. With x̂ = (x - μ)/σ over n values:
                 # dx = (1/σ) · (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂))
-                mean_d = dx_hat.mean(axis=axes, keepdims=True)
-                mean_dx = (dx_hat * x_hat).mean(axis=axes, keepdims=True)
+                mean_d = accurate_sum(dx_hat, axes, keepdims=True) / a.dtype.type(n)
+                mean_dx = accurate_sum(dx_hat * x_hat, axes, keepdims=True) / a.dtype.type(n)
                 grads.append(inv_std * (dx_hat - mean_d - x_hat * mean_dx))
             else:
                 grads.append(dx_hat * inv_std)  # statistics are constants in evaluation
         else:
             grads.append(None)
         if "weight" in params:
-            grads.append((g * x_hat).sum(axis=axes))  # dγ = Σ g · x̂
+            grads.append(accurate_sum(g * x_hat, axes))  # dγ = Σ g · x̂
         if "bias" in params:
-            grads.append(g.sum(axis=axes))  # dβ = Σ g
+            grads.append(accurate_sum(g, axes))  # dβ = Σ g
         return grads
 
     return Tensor.from_op(out, parents, backward, "batch_norm")
