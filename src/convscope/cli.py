@@ -12,20 +12,46 @@
 Every subcommand's ``--help`` lists its options with their defaults. No logic lives
 here beyond argument parsing and output formatting: each command calls
 :mod:`convscope.runs`, :mod:`convscope.data` or :mod:`convscope.nn`.
+
+Failures end in one line on stderr, ``convscope COMMAND: error: ...``, and an exit
+code (:data:`EXIT_CODES`, also shown by ``convscope --help``); ``--debug`` shows the
+traceback instead. :func:`main` handles this for every subcommand.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
+import os
+import signal
 import sys
+import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
+EXIT_INTERNAL = 1
 EXIT_USAGE = 2
+EXIT_RUN_DIR = 3
+EXIT_FILESYSTEM = 4
+EXIT_CHECKPOINT = 5
+EXIT_SIGINT = 128 + signal.SIGINT  # 130
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # 141
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+EXIT_CODES = {
+    0: "success",
+    EXIT_INTERNAL: "unexpected internal error (a bug: rerun with --debug and report it)",
+    EXIT_USAGE: "bad arguments or input: unknown name, missing file, invalid images",
+    EXIT_RUN_DIR: "run directory refused: it holds a run (see --resume/--overwrite), is "
+    "in use by another process, or --resume was given changed settings",
+    EXIT_FILESYSTEM: "cannot write: disk full, read-only or permission denied",
+    EXIT_CHECKPOINT: "corrupt or foreign checkpoint, or one that does not fit the model",
+    EXIT_SIGINT: "interrupted by Ctrl-C (SIGINT); training saved a resumable checkpoint",
+    EXIT_BROKEN_PIPE: "the output was closed early (e.g. `| head`); nothing more printed",
+    EXIT_SIGTERM: "terminated (SIGTERM); training saved a resumable checkpoint",
+}
 
 
 def _positive_int(text: str) -> int:
@@ -33,6 +59,21 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1; received {text}")
     return value
+
+
+def _image_size(text: str) -> list[int]:
+    """``28`` (square) or ``32x24`` (height x width)."""
+    try:
+        sizes = [int(part) for part in text.lower().split("x")]
+    except ValueError:
+        sizes = []
+    if len(sizes) == 1:
+        sizes *= 2
+    if len(sizes) != 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a size like 28 or 32x24 (height x width); received {text!r}"
+        )
+    return sizes
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +90,35 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dataset",
         default=d.dataset,
-        help="fashion-mnist, mnist, mnist-5k, digits, or auto (best available offline)",
+        help="fashion-mnist, mnist, mnist-5k, digits, auto (best available offline), or "
+        "the path of your own image folder: PATH/<class>/*.png (split per class into "
+        "train/test by --test-fraction) or PATH/train/<class>/ and PATH/test/<class>/",
+    )
+    p.add_argument(
+        "--image-size",
+        type=_image_size,
+        default=None,
+        metavar="HxW",
+        help="image folders: resize every image to this size (e.g. 28 or 32x24); default: "
+        "keep their size, which must then be the same for all",
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        choices=[1, 3],
+        default=None,
+        help="image folders: 1 (grayscale) or 3 (RGB); default: 1 if every image is grayscale",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=d.test_fraction,
+        help="image folders without train/ and test/: share of each class held out for testing",
+    )
+    p.add_argument(
+        "--skip-errors",
+        action="store_true",
+        help="image folders: leave out (and list) files that cannot be read",
     )
     p.add_argument(
         "--model",
@@ -107,27 +176,53 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="RUN_DIR",
-        help="continue an interrupted run from its last checkpoint",
+        help="continue an interrupted run from its last checkpoint (with --epochs N: "
+        "train it up to N epochs); other options must match the run's",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (without it, an existing run is never replaced)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--no-report", action="store_true", help="skip writing the report")
     p.set_defaults(handler=_train)
 
 
-def _train(args: argparse.Namespace) -> int:
-    from convscope.runs import TrainConfig, train_run
+def _given_train_options(argv: Sequence[str]) -> set[str]:
+    """The TrainConfig fields the user typed on the command line (defaults excluded)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    sub = parser.add_subparsers(dest="command")
+    _add_train(sub)
+    train = sub.choices["train"]
+    for action in train._actions:
+        action.default = argparse.SUPPRESS
+    given, _ = parser.parse_known_args(list(argv))
+    return set(vars(given)) - {"command", "handler"}
 
+
+def _train(args: argparse.Namespace) -> int:
+    from convscope.report.findings import training_health
+    from convscope.runs import TrainConfig, history_of, train_run
+
+    if args.resume is not None and args.out is not None:
+        raise ValueError("Pass either --resume RUN_DIR (continue a run) or --out (a new run).")
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
     run_dir = train_run(
         config,
         args.resume or args.out,
         resume=args.resume is not None,
+        overwrite=args.overwrite,
+        given=_given_train_options(args.argv) & fields,
         verbose=0 if args.quiet else 1,
         report=not args.no_report,
     )
     evaluation = json.loads((run_dir / "evaluation.json").read_text())
     print(f"Test accuracy: {evaluation['accuracy']:.4f}  (loss {evaluation['loss']:.4f})")
+    problem = training_health(history_of(run_dir), len(evaluation["classes"]))
+    if problem:
+        print(f"Warning: {problem}", file=sys.stderr)
     print(f"Run directory: {run_dir}")
     if not args.no_report:
         print(f"Report: {(run_dir / 'report.html').resolve()}")
@@ -142,9 +237,12 @@ def _add_run_dir(p: argparse.ArgumentParser) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from convscope.runs import evaluate_run
+    from convscope.runs import evaluate_run, read_config
+    from convscope.train.progress import CountProgress
 
-    result = evaluate_run(args.run_dir, args.checkpoint)
+    total = read_config(args.run_dir).test_limit  # the bar's total when known up front
+    with CountProgress(total, "evaluate") as progress:
+        result = evaluate_run(args.run_dir, args.checkpoint, progress=progress)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -158,28 +256,43 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from convscope.runs import load_inputs, predict_arrays, read_run_info
+    from convscope.data.inputs import Inputs
+    from convscope.runs import load_run, predict_inputs, read_run_info
+    from convscope.train.progress import CountProgress
 
-    shape = read_run_info(args.run_dir)["input_shape"]
-    names, images = load_inputs(args.inputs, shape, invert=args.invert)
-    probabilities, classes = predict_arrays(args.run_dir, images, args.checkpoint)
-    top = np.argsort(-probabilities, axis=1)[:, : args.top_k]
-    rows = [
-        {
-            "input": name,
-            "class": classes[int(order[0])],
-            "probability": float(p[order[0]]),
-            "top": [{"class": classes[int(k)], "probability": float(p[k])} for k in order],
-        }
-        for name, p, order in zip(names, probabilities, top)
-    ]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    width = max(len("input"), *(len(r["input"]) for r in rows))
-    print(f"{'input':<{width}}  {'class':<14} probability")
-    for r in rows:
-        print(f"{r['input']:<{width}}  {r['class']:<14} {r['probability']:.4f}")
+    info = read_run_info(args.run_dir)
+    _, model = load_run(args.run_dir, args.checkpoint)
+    inputs = Inputs(
+        args.inputs,
+        info["input_shape"],
+        invert=args.invert,
+        resize=args.resize,
+        skip_errors=args.skip_errors,
+    )
+    # Rows are printed as they are computed: memory stays flat for any number of images.
+    width = max(len("input"), *(len(str(f)) + 8 for f in inputs.files))
+    count = 0
+    with CountProgress(inputs.total, "predict") as progress:
+        rows = predict_inputs(model, info["classes"], inputs, args.top_k, progress=progress)
+        if args.json:
+            print("[")
+        else:
+            print(f"{'input':<{width}}  {'class':<14} {'probability':<11}  top {args.top_k}")
+        for row in rows:
+            if args.json:
+                text = json.dumps(row, indent=2).replace("\n", "\n  ")
+                print(("  " if count == 0 else ", ") + text)
+            else:
+                top = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in row["top"])
+                name, label, p = row["input"], row["class"], row["probability"]
+                print(f"{name:<{width}}  {label:<14} {p:<11.4f}  {top}")
+            count += 1
+        if args.json:
+            print("]")
+    for path, reason in inputs.skipped:
+        print(f"convscope predict: skipped {path}: {reason}", file=sys.stderr)
+    if count == 0:
+        raise ValueError(f"None of the inputs could be used ({len(inputs.skipped)} skipped).")
     return 0
 
 
@@ -187,12 +300,15 @@ def _visualize(args: argparse.Namespace) -> int:
     from convscope.runs import load_inputs, read_run_info, visualize_run
 
     shape = read_run_info(args.run_dir)["input_shape"]
-    images = load_inputs(args.inputs, shape)[1] if args.inputs else None
-    paths = visualize_run(
-        args.run_dir, images=images, count=args.images, out_dir=args.out, which=args.checkpoint
+    images = load_inputs(args.inputs, shape, resize=args.resize)[1] if args.inputs else None
+    visualize_run(
+        args.run_dir,
+        images=images,
+        count=args.images,
+        out_dir=args.out,
+        which=args.checkpoint,
+        progress=lambda path: print(path, flush=True),  # each figure as soon as it exists
     )
-    for path in paths:
-        print(path)
     return 0
 
 
@@ -223,9 +339,18 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    codes = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items())
     parser = argparse.ArgumentParser(
         prog="convscope",
         description="Train, evaluate and look inside convolutional neural networks.",
+        epilog="Errors are reported in one line on stderr (--debug shows the traceback).\n"
+        f"Exit codes:\n{codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error (also accepted after the command)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
@@ -249,6 +374,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="invert image files (dark ink on light paper, e.g. photos of digits)",
     )
+    p.add_argument(
+        "--resize",
+        action="store_true",
+        help="resize image files to the model's input size (otherwise another size is an error)",
+    )
+    p.add_argument(
+        "--skip-errors",
+        action="store_true",
+        help="leave out files that cannot be read or used, and list them on stderr",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=_predict)
 
@@ -259,7 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--images",
         type=_positive_int,
         default=3,
-        help="how many test images when no inputs are given",
+        help="how many test images when no inputs are given (at most 32: one figure each)",
+    )
+    p.add_argument(
+        "--resize",
+        action="store_true",
+        help="resize image files to the model's input size",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="output folder (default: RUN_DIR/visualize)"
@@ -294,16 +434,116 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside training, raised so it ends like Ctrl-C: one line, no traceback."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _classify(error: BaseException) -> tuple[int, str]:
+    """The exit code and the one-line message for an exception that ended a command."""
+    from convscope.rundir import RunExistsError, RunLockedError
+    from convscope.runs import ResumeConflictError, RunInterrupted
+    from convscope.serialization import CheckpointError
+
+    if isinstance(error, RunInterrupted):
+        return error.exit_code, str(error)
+    if isinstance(error, KeyboardInterrupt):
+        code = EXIT_SIGTERM if isinstance(error, _Terminated) else EXIT_SIGINT
+        return code, (
+            f"interrupted ({'SIGTERM' if code == EXIT_SIGTERM else 'SIGINT'}); no file was "
+            "left half-written (every file is written atomically)."
+        )
+    if isinstance(error, (RunExistsError, RunLockedError, ResumeConflictError)):
+        return EXIT_RUN_DIR, str(error)
+    if isinstance(error, CheckpointError):
+        return EXIT_CHECKPOINT, str(error)
+    if isinstance(error, FileNotFoundError):
+        return EXIT_USAGE, str(error)
+    if isinstance(error, OSError):
+        return EXIT_FILESYSTEM, _os_error_message(error)
+    if isinstance(error, (ValueError, ImportError)):
+        # Bad input (a wrong path, an unknown name, invalid images) or a missing optional
+        # package: the message says what was expected; a traceback would only hide it.
+        return EXIT_USAGE, str(error)
+    return EXIT_INTERNAL, (
+        f"internal error: {type(error).__name__}: {error} (rerun with --debug for the traceback)"
+    )
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space, or write the run elsewhere with --out",
+    errno.EDQUOT: "the disk quota is exceeded: free some space, or use another --out",
+    errno.EROFS: "the file system is read-only: choose a writable --out directory",
+    errno.EACCES: "permission denied: choose a directory you can write to",
+    errno.EPERM: "operation not permitted: choose a directory you can write to",
+    errno.ENOTDIR: "a part of the path is a file, not a directory",
+}
+
+
+def _os_error_message(error: OSError) -> str:
+    where = f" ({error.filename})" if error.filename else ""
+    advice = _OS_ADVICE.get(error.errno, error.strerror or str(error))
+    return (
+        f"cannot write{where}: {advice}. Files written before are intact "
+        "(every file is written atomically)."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``convscope`` console script; returns the exit status."""
+    """Entry point of the ``convscope`` console script; returns the exit status.
+
+    Every subcommand's failure ends here: one line on stderr and an exit code from
+    :data:`EXIT_CODES` (the traceback too with ``--debug``).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("CONVSCOPE_DEBUG") == "1"
+    argv = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(argv)
+    args.argv = argv
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+
+    def one_line(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"convscope {args.command}: warning: {message}", file=sys.stderr)
+
     try:
-        return args.handler(args)
-    except (ValueError, FileNotFoundError) as error:
-        # Bad input (a wrong path, an unknown name, a corrupt file): the message says
-        # what was expected; a traceback would only hide it.
-        print(f"convscope {args.command}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        with warnings.catch_warnings():
+            if not debug:  # warnings as one line each, in the same form as errors
+                warnings.showwarning = one_line
+            code = args.handler(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return code
+    except BrokenPipeError:
+        # The reader went away (`| head`): stay silent, as Unix tools do.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except (Exception, KeyboardInterrupt) as error:
+        code, message = _classify(error)
+        if debug:
+            traceback.print_exc()
+        prefix = "" if code in (EXIT_SIGINT, EXIT_SIGTERM) else "error: "
+        print(f"convscope {args.command}: {prefix}{message}", file=sys.stderr)
+        return code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

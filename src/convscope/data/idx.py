@@ -149,6 +149,54 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return parse_idx(read_bytes(path), os.fspath(path))
 
 
+def is_idx_file(path: str | os.PathLike) -> bool:
+    """True when a file starts like an IDX file (plain or gzipped), whatever its name.
+
+    Only the header is read: two zero bytes, a known type code, at least one dimension.
+
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels.bin")
+    >>> write_idx(path, np.array([1, 2], dtype=np.uint8))
+    >>> is_idx_file(path), is_idx_file(__file__)
+    (True, False)
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+            if head[:2] == _GZIP_MAGIC:
+                f.seek(0)
+                with gzip.open(f) as g:
+                    head = g.read(4)
+    except (OSError, EOFError, zlib.error):
+        return False
+    return len(head) == 4 and head[:2] == b"\0\0" and head[2] in IDX_TYPES and head[3] > 0
+
+
+def open_idx(path: str | os.PathLike) -> np.ndarray:
+    """An IDX file as an array without reading it into memory when it is not compressed.
+
+    A plain file is memory-mapped (read-only, pages loaded as they are used, so a
+    100,000-image file costs no memory up front); a gzipped one is decompressed and
+    parsed by :func:`read_idx`.
+
+    Raises:
+        DatasetError, FileNotFoundError: as :func:`read_idx`.
+    """
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_TYPES or head[3] == 0:
+        return read_idx(path)
+    ndim = head[3]
+    with open(path, "rb") as f:
+        header = f.read(4 + 4 * ndim)
+    shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = IDX_TYPES[head[2]]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(header) != 4 + 4 * ndim or os.path.getsize(path) != len(header) + expected:
+        return read_idx(path)  # raises the precise DatasetError
+    return np.memmap(path, dtype=dtype, mode="r", offset=len(header), shape=shape)
+
+
 def encode_idx(array: np.ndarray) -> bytes:
     """The IDX bytes of ``array`` (header + big-endian data).
 

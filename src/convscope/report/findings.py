@@ -27,6 +27,58 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+# --------------------------------------------------------------------------- training health
+
+# A run "did not learn" when its final accuracy is below CHANCE_FACTOR × chance (1/K).
+CHANCE_FACTOR = 1.5
+# A run's loss "rose" when its last epoch's training loss exceeds the first's by this share.
+RISING_LOSS = 0.01
+
+
+def training_health(history: dict[str, Sequence[float]], num_classes: int) -> str | None:
+    """One sentence when a run diverged or did not learn, else None.
+
+    Checked in order: a NaN or infinite loss (training or validation); a final
+    (validation, else training) accuracy below ``CHANCE_FACTOR`` times chance
+    (``1 / num_classes``); a training loss that rose from the first epoch to the last
+    by more than ``RISING_LOSS``. Each names the likely cause, the learning rate.
+
+    >>> print(training_health({"loss": [2.3, float("nan")], "accuracy": [0.1, 0.1]}, 10))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Training diverged: the training loss became NaN at epoch 2. The learning rate is most
+    likely too high; try one 10 times smaller (e.g. --lr 0.0001 for Adam).
+    >>> training_health({"loss": [0.9, 0.5], "accuracy": [0.7, 0.8]}, 10) is None
+    True
+    """
+    advice = "The learning rate is most likely too high; try one 10 times smaller"
+    for key, what in (("loss", "training loss"), ("val_loss", "validation loss")):
+        values = np.asarray(history.get(key, []), dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            kind = "NaN" if np.isnan(values[bad[0]]) else "infinite"
+            return (
+                f"Training diverged: the {what} became {kind} at epoch {bad[0] + 1}. "
+                f"{advice} (e.g. --lr 0.0001 for Adam)."
+            )
+    key = "val_accuracy" if history.get("val_accuracy") else "accuracy"
+    acc = list(history.get(key, []))
+    chance = 1.0 / max(int(num_classes), 1)
+    if acc and num_classes > 1 and acc[-1] < CHANCE_FACTOR * chance:
+        which = "validation" if key == "val_accuracy" else "training"
+        return (
+            f"The model did not learn: its final {which} accuracy, {_pct(acc[-1])}, is at chance "
+            f"level ({_pct(chance)} for {num_classes} classes). {advice} (or, if the loss "
+            "barely moved, larger)."
+        )
+    loss = list(history.get("loss", []))
+    if len(loss) >= 2 and loss[-1] > loss[0] * (1 + RISING_LOSS):
+        return (
+            f"Training is diverging: the training loss rose from {loss[0]:.4f} (epoch 1) to "
+            f"{loss[-1]:.4f} (epoch {len(loss)}) instead of falling. {advice}."
+        )
+    return None
+
+
 # --------------------------------------------------------------------------- training curves
 
 
@@ -323,11 +375,20 @@ def findings(
     evaluated_epoch: int | None = None,
     has_dropout: bool = False,
 ) -> list[str]:
-    """All findings for a run, in reading order."""
+    """All findings for a run, in reading order.
+
+    A run that diverged or did not learn (:func:`training_health`) is reported as such,
+    first; its curves then say nothing about plateaus or overfitting, so those findings
+    are left out.
+    """
     out: list[str] = []
+    problem = training_health(history, len(class_names))
+    if problem:
+        out.append(problem)
     out += generalisation_findings(history, test_accuracy, evaluated_epoch, has_dropout)
-    out += epoch_gain_findings(history)
-    out += overfitting_findings(history)
+    if not problem:
+        out += epoch_gain_findings(history)
+        out += overfitting_findings(history)
     out += confusion_findings(confusion, class_names)
     if confidences is not None and correct is not None:
         out += confidence_findings(confidences, correct)

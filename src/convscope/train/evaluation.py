@@ -49,8 +49,13 @@ def run_validation(
     loss_fn: Callable[[Tensor, Tensor], Tensor] | None,
     metrics: Sequence[tuple[str, Callable[[np.ndarray, np.ndarray], float]]],
     keep_outputs: bool = False,
+    on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> tuple[dict[str, float], int, np.ndarray | None, np.ndarray | None]:
     """Mean loss and metrics over ``loader`` (each batch weighted by its size).
+
+    Args:
+        on_batch: called with ``(labels, outputs)`` of every batch, e.g. to accumulate
+            a confusion matrix or drive a progress bar without keeping the outputs.
 
     Returns:
         ``(logs, num_samples, outputs, labels)``; outputs (N, K) and labels (N,) only
@@ -76,6 +81,8 @@ def run_validation(
             if keep_outputs:
                 outputs.append(out.data)
                 labels.append(y.data)
+            if on_batch is not None:
+                on_batch(y.data, out.data)
             total += n
     if total == 0:
         raise ValueError("Cannot evaluate on empty data: the loader yielded no samples.")
@@ -96,8 +103,12 @@ def evaluate(
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     return_predictions: bool = False,
     return_confusion_matrix: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Loss and metrics of ``model`` on labelled data.
+    """Loss and metrics of ``model`` on labelled data, one batch at a time.
+
+    Memory does not grow with the number of samples unless ``return_predictions``
+    asks for per-sample arrays: the confusion matrix is accumulated batch by batch.
 
     Args:
         model: a Module.
@@ -108,6 +119,7 @@ def evaluate(
         transform: batch transform (e.g. the normalisation used in training).
         return_predictions: add ``predictions`` (N,) and ``labels`` (N,) arrays.
         return_confusion_matrix: add ``confusion_matrix`` (K, K), K = model outputs.
+        progress: called with the number of samples of every batch done.
 
     Returns:
         ``{"loss": float, "accuracy": float, ..., "num_samples": int}`` and the
@@ -126,19 +138,34 @@ def evaluate(
     """
     loader = as_loader(data, batch_size, shuffle=False, transform=transform)
     loss_fn = None if loss is None else resolve_loss(loss)[1]
-    keep = return_predictions or return_confusion_matrix
+    counts: list[np.ndarray] = []  # the running confusion matrix, grown as classes appear
+
+    def on_batch(labels: np.ndarray, outputs: np.ndarray) -> None:
+        if return_confusion_matrix:
+            k = max(outputs.shape[1], int(labels.max()) + 1, len(counts[0]) if counts else 0)
+            cm = _confusion_matrix(labels, outputs.argmax(axis=1), num_classes=k)
+            if counts:
+                cm[: len(counts[0]), : len(counts[0])] += counts[0]
+                counts[0] = cm
+            else:
+                counts.append(cm)
+        if progress is not None:
+            progress(len(labels))
+
     logs, total, outputs, labels = run_validation(
-        model, loader, loss_fn, resolve_metrics(metrics), keep_outputs=keep
+        model,
+        loader,
+        loss_fn,
+        resolve_metrics(metrics),
+        keep_outputs=return_predictions,
+        on_batch=on_batch,
     )
     result: dict[str, Any] = {**logs, "num_samples": total}
-    if keep:
-        predictions = outputs.argmax(axis=1)
-        if return_predictions:
-            result["predictions"] = predictions
-            result["labels"] = labels
-        if return_confusion_matrix:
-            k = max(outputs.shape[1], int(labels.max()) + 1)
-            result["confusion_matrix"] = _confusion_matrix(labels, predictions, num_classes=k)
+    if return_predictions:
+        result["predictions"] = outputs.argmax(axis=1)
+        result["labels"] = labels
+    if return_confusion_matrix:
+        result["confusion_matrix"] = counts[0]
     return result
 
 

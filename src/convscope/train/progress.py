@@ -142,3 +142,44 @@ class EpochProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class CountProgress:
+    """A progress bar over a known number of items (images evaluated or predicted).
+
+    Drawn with tqdm on ``file`` (default stderr, so it never mixes with printed
+    results) only when that is a terminal; otherwise silent. Call it with each batch's
+    size; :meth:`close` when done (also as a context manager).
+
+    >>> import io
+    >>> with CountProgress(10, "predict", file=io.StringIO()) as bar:
+    ...     bar(4); bar(6)
+    >>> bar.done
+    10
+    """
+
+    def __init__(self, total: int | None, desc: str, file: TextIO | None = None) -> None:
+        self.done = 0
+        self.file = sys.stderr if file is None else file
+        tqdm = _tqdm_class(self.file)
+        self.bar = (
+            None
+            if tqdm is None
+            else tqdm(total=total, desc=desc, unit="img", unit_scale=True, file=self.file)
+        )
+
+    def __call__(self, n: int) -> None:
+        self.done += int(n)
+        if self.bar is not None:
+            self.bar.update(int(n))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> CountProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
