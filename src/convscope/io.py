@@ -52,6 +52,8 @@ def atomic_write(
     Raises:
         ValueError: ``mode`` is not a write mode listed above.
         FileNotFoundError: the destination's directory does not exist.
+        OSError: writing failed (disk full, read-only, permission denied); the error's
+            ``filename`` is always ``path``, so messages can say which file it was.
 
     >>> import pathlib, tempfile
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "data.bin"
@@ -81,19 +83,29 @@ def atomic_write(
         )
     temp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
     binary = mode == "wb"
-    # "x": create exclusively, with the usual permissions (0o666 minus the umask).
-    f = open(temp, "xb" if binary else "x", encoding=None if binary else encoding)
+    try:
+        # "x": create exclusively, with the usual permissions (0o666 minus the umask).
+        f = open(temp, "xb" if binary else "x", encoding=None if binary else encoding)
+    except OSError as error:
+        raise _naming(error, path) from error
     try:
         with f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise _naming(error, path) from error
         raise
     _fsync_directory(directory)
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The same kind of OSError (same errno, so the same subclass), naming ``path``."""
+    return OSError(error.errno, error.strerror or str(error), str(path))
 
 
 def _fsync_directory(directory: Path) -> None:
