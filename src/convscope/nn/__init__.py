@@ -49,6 +49,7 @@ from convscope.nn.loss import (
 )
 from convscope.nn.module import Module
 from convscope.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from convscope.nn.padding import ZeroPad2d
 from convscope.nn.parameter import Parameter
 from convscope.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from convscope.nn.state import IncompatibleKeys, StateDictError
@@ -97,6 +98,7 @@ __all__ = [
     "StateDictError",
     "Summary",
     "Tanh",
+    "ZeroPad2d",
     "TiledConv2d",
     "capture_outputs",
     "functional",
