@@ -338,6 +338,28 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_explore(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explore",
+        help="look inside a run's CNN in the browser: draw, click units, saliency, Grad-CAM",
+        description="Serve a local web page (offline) showing every layer of the run's model "
+        "for an input you draw, upload or pick from the test set.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    _add_run_dir(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free port)")
+    p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.set_defaults(handler=_explore)
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from convscope.explorer import serve
+
+    serve(args.run_dir, args.host, args.port, not args.no_browser, args.checkpoint)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     codes = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items())
     parser = argparse.ArgumentParser(
@@ -431,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     p.set_defaults(handler=_datasets)
+    _add_explore(sub)
     return parser
 
 

@@ -1,0 +1,54 @@
+// Filters: each conv layer's kernels (one row per output channel, red positive, blue
+// negative), and the test patches that excite a chosen channel most.
+import { bytes, element, paintPicture } from "./draw.js";
+
+export function setupFilters(app) {
+  const select = document.getElementById("filter-layer");
+  const grid = document.getElementById("filter-grid");
+  let layers = [];
+
+  function draw(entry) {
+    const [out, inn, kh, kw] = entry.shape;
+    const data = bytes(entry.data);
+    // One tile per (output, input) channel pair, a 1-pixel gap between tiles.
+    const width = inn * (kw + 1), height = out * (kh + 1);
+    const canvas = element("canvas", { "data-layer": entry.layer, title: "click a row" });
+    canvas.width = width; canvas.height = height;
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(width, height);
+    image.data.fill(255);
+    const p = app.palettes.diverging;
+    for (let o = 0; o < out; o++) for (let i = 0; i < inn; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+      const v = data[((o * inn + i) * kh + y) * kw + x];
+      const at = 4 * ((o * (kh + 1) + y) * width + i * (kw + 1) + x);
+      image.data.set([p[3 * v], p[3 * v + 1], p[3 * v + 2], 255], at);
+    }
+    ctx.putImageData(image, 0, 0);
+    canvas.addEventListener("click", (event) => {
+      const channel = Math.min(out - 1, Math.floor(event.offsetY / canvas.clientHeight * out));
+      patches(entry.layer, channel);
+    });
+    grid.replaceChildren(canvas,
+      element("p", { text: `${entry.layer}: ${out} kernels of ${inn}×${kh}×${kw}, weights from ${entry.min.toFixed(3)} to ${entry.max.toFixed(3)}` }));
+  }
+
+  function patches(layer, channel) {
+    document.getElementById("patches-title").textContent = `Loading channel ${channel} of ${layer}…`;
+    app.get(`/api/max-activating?layer=${encodeURIComponent(layer)}&channel=${channel}&k=12`).then((result) => {
+      const box = document.getElementById("patches");
+      box.replaceChildren(...result.patches.map((patch) => element("figure",
+        { title: `test image #${patch.index} (${patch.label}), value ${patch.value.toFixed(3)}` },
+        paintPicture(document.createElement("canvas"), patch), element("figcaption", { text: patch.value.toFixed(2) }))));
+      document.getElementById("patches-title").textContent =
+        `Test patches exciting channel ${channel} of ${layer} most (its receptive field, ${result.patches.length} images):`;
+    }).catch(app.showError);
+  }
+
+  app.get("/api/filters").then((result) => {
+    layers = result;
+    for (const entry of layers) select.append(new Option(entry.layer, entry.layer));
+    select.addEventListener("change", () => draw(layers.find((l) => l.layer === select.value)));
+    if (layers.length) draw(layers[0]);
+    else grid.textContent = "This model has no convolution layer.";
+  }).catch(app.showError);
+}
