@@ -25,7 +25,7 @@ import numpy as np
 from convscope import nn
 from convscope.io import atomic_write
 from convscope.nn import functional as F
-from convscope.nn.functional.adaptive_pooling import adaptive_windows
+from convscope.nn.functional.adaptive_pooling import averaging_matrix
 from convscope.nn.functional.geometry import conv_output_size, resolve_padding
 from convscope.tensor import Tensor, as_tensor, no_grad
 
@@ -179,17 +179,10 @@ def _adaptive_pool(g: _Graph, m: Any, x: str, shape: Shape, name: str) -> str:
             "cannot express. Use an output size that divides the input, or 1."
         )
     # Unequal windows: out = A x Bᵀ with averaging matrices (see F.adaptive_avg_pool2d).
-    rows = _averaging(h, out_h, g.dtype)  # (OH, H)
-    cols = _averaging(w, out_w, g.dtype)  # (OW, W)
+    rows = averaging_matrix(h, out_h, g.dtype)  # (OH, H)
+    cols = averaging_matrix(w, out_w, g.dtype)  # (OW, W)
     y = g.node("MatMul", [x, g.const(cols.T, f"{name}.columns")], name)  # (N, C, H, OW)
     return g.node("MatMul", [g.const(rows, f"{name}.rows"), y], name)  # (N, C, OH, OW)
-
-
-def _averaging(size: int, out: int, dtype: np.dtype) -> np.ndarray:
-    matrix = np.zeros((out, size), dtype=dtype)
-    for i, (start, end) in enumerate(adaptive_windows(size, out)):
-        matrix[i, start:end] = 1 / (end - start)
-    return matrix
 
 
 def _batch_norm(g: _Graph, m: Any, x: str, shape: Shape, name: str) -> str:

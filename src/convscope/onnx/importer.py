@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from convscope import nn
+from convscope.nn.functional.adaptive_pooling import averaging_matrix
 from convscope.nn.functional.geometry import conv_output_size, same_padding
 from convscope.onnx.export import _require
 from convscope.tensor import Tensor, no_grad
@@ -182,6 +183,11 @@ def _pool_geometry(node: _Node, shape: Shape) -> dict[str, Any]:
     )
 
 
+def _epsilon(node: _Node) -> float:
+    """The ``epsilon`` attribute; ONNX stores it as float32, so 1e-5 comes back as 1e-5."""
+    return float(f"{float(node.attr('epsilon', 1e-5)):.7g}")
+
+
 def _copy(param: Any, value: np.ndarray, node: _Node, what: str) -> None:
     value = np.asarray(value)
     if value.shape != param.shape:
@@ -284,7 +290,7 @@ def _batch_norm(node: _Node, shape: Shape) -> nn.Module:
     scale, bias, mean, var = (node.const(i) for i in range(1, 5))
     layer_type = nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d
     layer = layer_type(
-        len(scale), eps=float(node.attr("epsilon", 1e-5)),
+        len(scale), eps=_epsilon(node),
         momentum=round(1 - float(node.attr("momentum", 0.9)), 6), dtype=scale.dtype,
     )  # fmt: skip
     _copy(layer.weight, scale, node, "scale")
@@ -302,7 +308,7 @@ def _group_norm(node: _Node, shape: Shape) -> nn.Module:
             f"scale of shape {scale.shape} is per group (opset 18); only per-channel scale "
             f"(opset 21, shape ({shape[1]},)) is supported."
         )
-    layer = nn.GroupNorm(groups, shape[1], eps=float(node.attr("epsilon", 1e-5)), dtype=scale.dtype)
+    layer = nn.GroupNorm(groups, shape[1], eps=_epsilon(node), dtype=scale.dtype)
     _copy(layer.weight, scale, node, "scale")
     _copy(layer.bias, bias, node, "bias")
     return layer
@@ -313,9 +319,7 @@ def _layer_norm(node: _Node, shape: Shape) -> nn.Module:
     bias = node.const(2, required=False)
     axis = int(node.attr("axis", -1)) % len(shape)
     normalized = tuple(shape[axis:])
-    layer = nn.LayerNorm(
-        normalized, eps=float(node.attr("epsilon", 1e-5)), bias=bias is not None, dtype=scale.dtype
-    )
+    layer = nn.LayerNorm(normalized, eps=_epsilon(node), bias=bias is not None, dtype=scale.dtype)
     _copy(layer.weight, np.broadcast_to(scale, normalized), node, "scale")
     if bias is not None:
         _copy(layer.bias, np.broadcast_to(bias, normalized), node, "bias")
@@ -405,6 +409,50 @@ IMPORTERS: dict[str, Importer] = {
 }
 
 
+def _adaptive_average(node: _Node, previous: nn.Module | None, shape: Shape) -> nn.Module:
+    """``MatMul(A, MatMul(x, Bᵀ))`` with averaging matrices is ``AdaptiveAvgPool2d``."""
+    rows = node.const(0)
+    cols = previous.weight.data if isinstance(previous, nn.Linear) else None
+    if rows.ndim == 2 and cols is not None and previous.bias is None and len(shape) == 4:
+        (out_h, h), (out_w, w) = rows.shape, cols.shape
+        if (
+            h == shape[2]
+            and np.allclose(rows, averaging_matrix(h, out_h, rows.dtype))
+            and np.allclose(cols, averaging_matrix(w, out_w, cols.dtype))
+        ):
+            return nn.AdaptiveAvgPool2d((out_h, out_w))
+    raise node.error(
+        "a constant first input is only supported as the row half of adaptive average "
+        "pooling (after MatMul with the column averaging matrix)."
+    )
+
+
+def _padded_average(
+    node: _Node, pad: nn.ZeroPad2d, unpadded: Shape, padded: Shape
+) -> nn.Module | None:
+    """``Pad(p)`` then ``AveragePool`` (pads only at the end, not counted) is PyTorch's
+    ``AvgPool2d(padding=p, count_include_pad=True)``, padding counted, overhang not."""
+    left, right, top, bottom = pad.padding
+    kernel, stride = _spatial(node, "kernel_shape", 1), _spatial(node, "strides", 1)
+    p_top, p_bottom, p_left, p_right = _pads(node)
+    if (
+        left != right or top != bottom or 2 * top > kernel[0] or 2 * left > kernel[1]
+        or (p_top, p_left) != (0, 0) or node.attr("count_include_pad", 0)
+        or node.attr("ceil_mode", 0) or node.attr("auto_pad", "NOTSET") not in ("NOTSET", "")
+    ):  # fmt: skip
+        return None
+    wanted = (
+        conv_output_size(padded[2], kernel[0], stride[0], (0, p_bottom)),
+        conv_output_size(padded[3], kernel[1], stride[1], (0, p_right)),
+    )
+    for ceil_mode in (False, True):
+        layer = nn.AvgPool2d(kernel, stride, (top, left), ceil_mode, count_include_pad=True)
+        with no_grad():
+            if layer(np.zeros(unpadded, np.float32)).shape[2:] == wanted:
+                return layer
+    return None
+
+
 def _walk(model: Any) -> nn.Sequential:
     from onnx import numpy_helper
 
@@ -437,6 +485,7 @@ def _walk(model: Any) -> nn.Sequential:
     value = Tensor(np.zeros(shape, dtype=dtype))
     layers: list[nn.Module] = []
     previous_input = None  # the input of the last node: Sigmoid → Mul(x, σ) is SiLU
+    last_input = value  # the example value the last layer received
     nodes = list(graph.node)
     k = 0
     while k < len(nodes):
@@ -445,6 +494,9 @@ def _walk(model: Any) -> nn.Sequential:
         node = _Node(proto, constants)
         if node.op == "Constant":
             constants[proto.output[0]] = numpy_helper.to_array(node.attrs["value"])
+            continue
+        if node.op == "Identity" and node.inputs[0] in constants:  # PyTorch renames weights so
+            constants[proto.output[0]] = constants[node.inputs[0]]
             continue
         data = [name for name in node.inputs if name and name not in constants]
         # Two-node patterns exporters write for one layer: x · σ(x), and MatMul + bias.
@@ -468,6 +520,23 @@ def _walk(model: Any) -> nn.Sequential:
                 layers[-1] = fused
                 current = proto.output[0]
                 continue
+        if node.op == "AveragePool" and layers and isinstance(layers[-1], nn.ZeroPad2d):
+            fused = _padded_average(node, layers[-1], last_input.shape, value.shape)
+            if fused is not None:  # Pad + AveragePool: convscope's count_include_pad=True
+                layers[-1] = fused
+                with no_grad():
+                    value = fused(last_input)
+                previous_input, current = current, proto.output[0]
+                continue
+        if node.op == "MatMul" and data == [current] and node.inputs[1] == current:
+            # A (OH, H) @ [x Bᵀ]: the second half of adaptive average pooling, as written
+            # by convscope's exporter for unequal windows (x Bᵀ became a bias-free Linear).
+            pooled = _adaptive_average(node, layers[-1] if layers else None, value.shape)
+            layers[-1] = pooled
+            with no_grad():
+                value = pooled(last_input)
+            current = proto.output[0]
+            continue
         if data != [current]:
             raise ONNXImportError(
                 f"Cannot import {node.where()}: convscope imports chains of layers, where each "
@@ -481,7 +550,7 @@ def _walk(model: Any) -> nn.Sequential:
                 f"Supported operators: {', '.join(sorted(IMPORTERS))}."
             )
         layer = convert(node, value.shape)
-        previous_input = current
+        previous_input, last_input = current, value
         current = proto.output[0]
         if layer is None:
             continue

@@ -92,6 +92,24 @@ def _window_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
     return matrix
 
 
+def averaging_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
+    """``(out, size)``: row ``i`` averages window ``i`` (``1 / len`` on it, 0 elsewhere).
+
+    ``A @ x @ Bᵀ`` with these matrices for rows and columns is adaptive average
+    pooling as two matrix products (how it is written in ONNX for unequal windows).
+
+    >>> averaging_matrix(3, 2, np.float64)
+    array([[0.5, 0.5, 0. ],
+           [0. , 0.5, 0.5]])
+    """
+    return (
+        _window_matrix(size, out, dtype)
+        / np.array([end - start for start, end in adaptive_windows(size, out)], dtype=dtype)[
+            :, None
+        ]
+    )
+
+
 def _check_input(input: ArrayLike, op: str) -> Tensor:
     x = as_tensor(input)
     if x.dtype.kind != "f":
