@@ -134,3 +134,18 @@ def test_writer_rejects_unsupported():
         encode_idx(np.zeros(3, np.uint16))
     with pytest.raises(ValueError, match=r"received shape \(\)"):
         encode_idx(np.float32(1.0))
+
+
+def test_idx_files_are_recognised_by_content_whatever_their_name(tmp_path):
+    from convscope.data.idx import is_idx_file, open_idx
+
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    write_idx(tmp_path / "images.bin", array)
+    write_idx(tmp_path / "images.gz", array)
+    (tmp_path / "text.idx").write_text("hello")
+    assert is_idx_file(tmp_path / "images.bin") and is_idx_file(tmp_path / "images.gz")
+    assert not is_idx_file(tmp_path / "text.idx")
+    mapped = open_idx(tmp_path / "images.bin")
+    assert isinstance(mapped, np.memmap)  # not read into memory
+    np.testing.assert_array_equal(mapped, array)
+    np.testing.assert_array_equal(open_idx(tmp_path / "images.gz"), array)

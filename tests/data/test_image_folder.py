@@ -119,3 +119,41 @@ def test_read_image_single_file(folder):
     )
     with pytest.raises(DatasetError, match=r"notes\.txt: cannot read image"):
         read_image(folder / "one" / "notes.txt")
+
+
+def test_sixteen_bit_and_palette_images_are_scaled_not_binarised(tmp_path):
+    gray = np.arange(0, 256, 4, dtype=np.uint8).reshape(8, 8)  # 0..252: every shade
+    _save(tmp_path / "r" / "wide" / "a.png", gray.astype(np.uint16) * 257)  # 16-bit "I;16"
+    Image.fromarray(gray).convert("P").save(tmp_path / "r" / "wide" / "b.png")  # palette
+    with Image.open(tmp_path / "r" / "wide" / "a.png") as image:
+        assert image.mode.startswith("I")
+    ds = ImageFolder(tmp_path / "r", size=None, grayscale=None)
+    assert ds.image_shape == (1, 8, 8)  # own size kept, grayscale detected
+    np.testing.assert_array_equal(ds.images[0, 0], gray)  # 16-bit: x * 255 / 65535
+    np.testing.assert_array_equal(ds.images[1, 0], gray)  # palette through its colours
+
+
+def test_empty_class_folders_are_ignored_with_a_warning(tmp_path):
+    _save(tmp_path / "r" / "b" / "x.png", np.zeros((4, 4), np.uint8))
+    (tmp_path / "r" / "a").mkdir()
+    (tmp_path / "r" / "a" / "notes.txt").write_text("no images here")
+    with pytest.warns(UserWarning, match=r"ignored 1 empty class folder\(s\) .*: a"):
+        ds = ImageFolder(tmp_path / "r", size=4)
+    assert ds.classes == ["b"] and ds.empty_classes == ["a"] and ds.labels.tolist() == [0]
+
+
+def test_native_size_must_agree_and_color_is_detected(tmp_path):
+    _save(tmp_path / "r" / "a" / "x.png", np.zeros((4, 4), np.uint8))
+    _save(tmp_path / "r" / "b" / "y.png", np.full((4, 4, 3), (255, 0, 0), np.uint8))
+    assert ImageFolder(tmp_path / "r", size=None, grayscale=None).image_shape == (3, 4, 4)
+    _save(tmp_path / "r" / "b" / "z.png", np.zeros((6, 4), np.uint8))
+    with pytest.raises(DatasetError, match=r"different sizes .*4×4.*6×4.*--image-size"):
+        ImageFolder(tmp_path / "r", size=None)
+
+
+def test_fingerprint_changes_with_content(tmp_path):
+    _save(tmp_path / "r" / "a" / "x.png", np.zeros((4, 4), np.uint8))
+    first = ImageFolder(tmp_path / "r", size=4).fingerprint
+    assert first["files"] == 1 and first == ImageFolder(tmp_path / "r", size=4).fingerprint
+    _save(tmp_path / "r" / "a" / "x.png", np.ones((4, 4), np.uint8))
+    assert ImageFolder(tmp_path / "r", size=4).fingerprint["sha256"] != first["sha256"]

@@ -85,3 +85,27 @@ def test_errors(model, data):
         evaluate(model, DataLoader(data), transform=lambda x: x)
     with pytest.raises(ValueError, match="no inputs"):
         predict(model, np.zeros((0, 1, 8, 8)))
+
+
+def _evaluate_peak(n):
+    import tracemalloc
+
+    from convscope.random import manual_seed
+
+    manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (n, 1, 4, 4), dtype=np.uint8)
+    y = rng.integers(0, 3, n)
+    tracemalloc.start()
+    result = evaluate(model, (x, y), return_confusion_matrix=True)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert result["confusion_matrix"].sum() == n
+    return peak
+
+
+def test_evaluating_100000_images_does_not_grow_memory():
+    small, large = _evaluate_peak(10_000), _evaluate_peak(100_000)
+    # Keeping the outputs would add 1.2 MB of scores and 0.8 MB of labels.
+    assert large < small + 500_000, (small, large)
