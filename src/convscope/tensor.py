@@ -294,7 +294,17 @@ class Tensor:
         requires_grad (bool): whether gradients flow to this tensor.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "_parents",
+        "_backward",
+        "_op",
+        "_vc",
+        "_saved_versions",
+        "__weakref__",
+    )
     # Make NumPy defer to Tensor's reflected operators: ``array * tensor`` -> Tensor.
     __array_ufunc__ = None
 
@@ -311,12 +321,21 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: BackwardFn | None = None
         self._op: str | None = None  # name of the op that produced this tensor; None for leaves
+        # Version counter: a one-element list, created on the first in-place change and
+        # shared by views of the same memory (None means version 0).
+        self._vc: list[int] | None = None
+        self._saved_versions: tuple[int, ...] | None = None
 
     # ----------------------------------------------------------------- graph building
 
     @classmethod
     def from_op(
-        cls, data: np.ndarray, parents: Sequence[Tensor], backward: BackwardFn, op: str
+        cls,
+        data: np.ndarray,
+        parents: Sequence[Tensor],
+        backward: BackwardFn,
+        op: str,
+        saves: bool | Sequence[bool] = True,
     ) -> Tensor:
         """Wrap an op's output array and record how to differentiate it.
 
@@ -324,19 +343,46 @@ class Tensor:
         parent's shape or a shape that broadcasts to it (the engine unbroadcasts),
         or ``None`` for a parent that needs no gradient. When gradients are off or
         no parent requires one, no graph is recorded and the closure is dropped.
+
+        ``saves`` says which values the closure reads: True (the output and every
+        parent, the safe default), False (none: add, reshape, indexing) or one flag
+        per tensor of ``(output, *parents)``. Their versions are recorded, and
+        ``backward()`` refuses to run the closure if one changed in place since (see
+        :meth:`increment_version`); PyTorch likewise checks only what an op saved. An
+        output that is a view of a parent's memory shares that parent's version counter.
         """
         out = cls.__new__(Tensor)
         # NumPy returns scalars, not 0-d arrays, for e.g. 1-D @ 1-D: keep .data an ndarray.
-        out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        out.data = data
         out.grad = None
         out._op = None
         out._parents = ()
         out._backward = None
+        out._vc = None
+        out._saved_versions = None
+        if data.base is not None:  # a view: share the counter of the parent it views
+            for p in parents:
+                if p.data is data.base or (p.data.base is not None and p.data.base is data.base):
+                    if p._vc is None:
+                        p._vc = [0]
+                    out._vc = p._vc
+                    break
         out.requires_grad = _grad_state.enabled and any(p.requires_grad for p in parents)
         if out.requires_grad:
             out._parents = tuple(parents)
             out._backward = backward
             out._op = op
+            if saves is True:  # (output, *parents) versions; -1 marks a value not read
+                out._saved_versions = (
+                    0 if out._vc is None else out._vc[0],
+                    *[0 if p._vc is None else p._vc[0] for p in parents],
+                )
+            elif saves:
+                out._saved_versions = tuple(
+                    (0 if t._vc is None else t._vc[0]) if keep else -1
+                    for t, keep in zip((out, *parents), saves, strict=True)
+                )
         return out
 
     @property
@@ -381,9 +427,13 @@ class Tensor:
                     f"backward() expected a gradient of shape {self.shape}; received {seed.shape}."
                 )
 
+        # Nodes are popped as they are processed, so a processed node (and its .data)
+        # is released at once unless the caller holds it: the pass keeps alive only
+        # the nodes still to come.
         order = self._topological_order()
         grads: dict[int, np.ndarray] = {id(self): seed}
-        for node in order:
+        while order:
+            node = order.pop()
             g = grads.pop(id(node), None)
             if g is None:  # no gradient reached this node: nothing to do but free it
                 if not retain_graph and node._op is not None:
@@ -400,6 +450,8 @@ class Tensor:
                     f"Trying to backward through the graph a second time (at op {node._op!r}); "
                     "its saved arrays were freed. Pass retain_graph=True to the first backward()."
                 )
+            if node._saved_versions is not None:
+                node._check_versions()
             parent_grads = node._backward(g)
             if not retain_graph:
                 node._backward = None
@@ -419,9 +471,31 @@ class Tensor:
                 grads[key] = grads[key] + pg if key in grads else pg
             if not retain_graph:
                 node._parents = ()
+            g = parent_grads = pg = None  # drop this step's arrays before the next step
+
+    def _check_versions(self) -> None:
+        """Raise if a tensor this node's backward reads was changed in place since."""
+        tensors = (self, *self._parents)
+        for k, (t, expected) in enumerate(zip(tensors, self._saved_versions, strict=True)):
+            now = 0 if t._vc is None else t._vc[0]
+            if now == expected or expected < 0:
+                continue
+            which = (
+                f"the output of op {self._op!r}" if k == 0 else f"input {k - 1} of op {self._op!r}"
+            )
+            origin = "a leaf" if t._op is None else f"the output of op {t._op!r}"
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: {which}, a {type(t).__name__} of shape {t.shape} and dtype "
+                f"{t.dtype} ({origin}), is at version {now}; expected version {expected} "
+                "instead. Hint: an in-place change (an optimizer step, +=, t[...] = v, zero_()) "
+                "ran between the forward pass and backward(); call backward() first, or run "
+                "the forward pass again after the change."
+            )
 
     def _topological_order(self) -> list[Tensor]:
-        """Nodes that need gradients, each listed before the nodes it was computed from.
+        """Nodes that need gradients, each listed *after* the nodes it was computed from
+        (so ``pop()`` yields them in backward order).
 
         Iterative depth-first search, so a graph 20,000 ops deep needs no recursion.
         """
@@ -440,7 +514,6 @@ class Tensor:
             for parent in node._parents:
                 if parent.requires_grad and id(parent) not in visited:
                     stack.append((parent, False))
-        order.reverse()
         return order
 
     # ----------------------------------------------------------------- plain accessors
@@ -480,8 +553,103 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """A new leaf tensor sharing this one's data, cut from the graph."""
-        return Tensor(self.data)
+        """A new leaf tensor sharing this one's data (and version counter), cut from the graph."""
+        out = Tensor(self.data)
+        if self._vc is None:
+            self._vc = [0]
+        out._vc = self._vc
+        return out
+
+    # ----------------------------------------------------------------- in-place changes
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (as ``torch``'s)."""
+        return 0 if self._vc is None else self._vc[0]
+
+    def increment_version(self) -> None:
+        """Record an in-place change of ``.data`` (as ``torch.autograd.graph.increment_version``).
+
+        The in-place methods (``t[...] = v``, ``+=``, ``zero_()``, ``fill_()``) and the
+        optimizers' steps call it; code that writes into ``t.data`` itself should too, or
+        backward cannot tell that a value it saved has changed (writes through ``.data``
+        are untracked, as in PyTorch).
+        """
+        if self._vc is None:
+            self._vc = [1]
+        else:
+            self._vc[0] += 1
+
+    def _check_inplace(self, op: str) -> None:
+        if self.requires_grad and _grad_state.enabled:
+            kind = (
+                "a leaf Tensor that requires grad"
+                if self._op is None
+                else (f"a Tensor that requires grad (the output of op {self._op!r})")
+            )
+            raise RuntimeError(
+                f"{op} on {kind} would change a value the graph depends on; convscope "
+                "records no in-place operations. Do it under no_grad() (e.g. a manual weight "
+                "update), or write the out-of-place form (t = t + v)."
+            )
+
+    def __setitem__(self, index: Any, value: ArrayLike) -> None:
+        """``t[index] = value`` in place (bumps the version); not differentiable.
+
+        Raises:
+            RuntimeError: ``t`` requires grad and grad mode is on.
+        """
+        self._check_inplace("t[...] = value")
+        self.data[_unwrap_index(index)] = _raw(value)
+        self.increment_version()
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0 in place and return ``self``."""
+        return self.fill_(0)
+
+    def fill_(self, value: float) -> Tensor:
+        """Set every element to ``value`` in place and return ``self``."""
+        self._check_inplace("fill_()")
+        self.data.fill(value)
+        self.increment_version()
+        return self
+
+    def _inplace(self, ufunc: np.ufunc, other: ArrayLike, symbol: str) -> Tensor:
+        """``self <symbol>= other``: in place when no graph is being recorded.
+
+        Under ``no_grad()`` or for tensors outside any graph the memory is updated in
+        place (views see it, the version is bumped); when the result would need a
+        gradient the out-of-place op runs instead and the name is rebound (as
+        ``x = x + y``). A leaf that requires grad is refused, as in PyTorch.
+        """
+        other_t = self._operand(other)
+        if _grad_state.enabled and (self.requires_grad or other_t.requires_grad):
+            if self._op is None and self.requires_grad:
+                self._check_inplace(f"{symbol}=")
+            return {"+": Tensor.__add__, "-": Tensor.__sub__, "*": Tensor.__mul__,
+                    "/": Tensor.__truediv__}[symbol](self, other_t)  # fmt: skip
+        try:
+            ufunc(self.data, other_t.data, out=self.data, casting="same_kind")
+        except (TypeError, ValueError) as err:
+            raise (TypeError if isinstance(err, TypeError) else ValueError)(
+                f"in-place {symbol}= expected a value broadcastable to shape {self.shape} and "
+                f"castable to dtype {self.dtype}; received shape {other_t.shape}, dtype "
+                f"{other_t.dtype}."
+            ) from None
+        self.increment_version()
+        return self
+
+    def __iadd__(self, other: ArrayLike) -> Tensor:
+        return self._inplace(np.add, other, "+")
+
+    def __isub__(self, other: ArrayLike) -> Tensor:
+        return self._inplace(np.subtract, other, "-")
+
+    def __imul__(self, other: ArrayLike) -> Tensor:
+        return self._inplace(np.multiply, other, "*")
+
+    def __itruediv__(self, other: ArrayLike) -> Tensor:
+        return self._inplace(np.true_divide, other, "/")
 
     def astype(self, dtype: Any) -> Tensor:
         """Cast to ``dtype`` (a copy); gradients are cast back on the way down.
@@ -492,7 +660,9 @@ class Tensor:
         if out.dtype.kind != "f":
             return Tensor(out)
         source_dtype = self.data.dtype
-        return Tensor.from_op(out, (self,), lambda g: (g.astype(source_dtype),), "astype")
+        return Tensor.from_op(
+            out, (self,), lambda g: (g.astype(source_dtype),), "astype", saves=False
+        )
 
     def float(self) -> Tensor:
         return self.astype(np.float32)
@@ -544,7 +714,7 @@ class Tensor:
         a, b = self.data, other.data
         if a.dtype is not b.dtype:  # fast check; _promote compares properly
             a, b = _promote(a, b)
-        return Tensor.from_op(a + b, (self, other), lambda g: (g, g), "add")
+        return Tensor.from_op(a + b, (self, other), lambda g: (g, g), "add", saves=False)
 
     def __radd__(self, other: ArrayLike) -> Tensor:
         return self._operand(other) + self
@@ -554,7 +724,7 @@ class Tensor:
         a, b = self.data, other.data
         if a.dtype is not b.dtype:  # fast check; _promote compares properly
             a, b = _promote(a, b)
-        return Tensor.from_op(a - b, (self, other), lambda g: (g, -g), "sub")
+        return Tensor.from_op(a - b, (self, other), lambda g: (g, -g), "sub", saves=False)
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
         return self._operand(other) - self
@@ -571,7 +741,8 @@ class Tensor:
                 g * a if other.requires_grad else None,
             )
 
-        return Tensor.from_op(a * b, (self, other), backward, "mul")
+        saves = (False, other.requires_grad, self.requires_grad)  # dA reads b, dB reads a
+        return Tensor.from_op(a * b, (self, other), backward, "mul", saves=saves)
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
         return self._operand(other) * self
@@ -591,13 +762,14 @@ class Tensor:
                 -g * a / (b * b) if other.requires_grad else None,
             )
 
-        return Tensor.from_op(a / b, (self, other), backward, "div")
+        saves = (False, other.requires_grad, True)  # both read b; only d/db reads a
+        return Tensor.from_op(a / b, (self, other), backward, "div", saves=saves)
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
         return self._operand(other) / self
 
     def __neg__(self) -> Tensor:
-        return Tensor.from_op(-self.data, (self,), lambda g: (-g,), "neg")
+        return Tensor.from_op(-self.data, (self,), lambda g: (-g,), "neg", saves=False)
 
     def __pow__(self, exponent: ArrayLike) -> Tensor:
         """``self ** exponent``; the exponent may be a number, an array or a Tensor."""
@@ -661,7 +833,8 @@ class Tensor:
                 gb = gb[..., 0] if b.ndim == 1 else gb  # (..., k)
             return ga, gb
 
-        return Tensor.from_op(out, (self, other), backward, "matmul")
+        saves = (False, other.requires_grad, self.requires_grad)  # dA reads B, dB reads A
+        return Tensor.from_op(out, (self, other), backward, "matmul", saves=saves)
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
         return self._operand(other) @ self
@@ -690,20 +863,22 @@ class Tensor:
 
     def exp(self) -> Tensor:
         out = np.exp(self.data)
-        return Tensor.from_op(out, (self,), lambda g: (g * out,), "exp")
+        return Tensor.from_op(out, (self,), lambda g: (g * out,), "exp", saves=(True, False))
 
     def log(self) -> Tensor:
         a = self.data
-        return Tensor.from_op(np.log(a), (self,), lambda g: (g / a,), "log")
+        return Tensor.from_op(np.log(a), (self,), lambda g: (g / a,), "log", saves=(False, True))
 
     def sqrt(self) -> Tensor:
         out = np.sqrt(self.data)
-        return Tensor.from_op(out, (self,), lambda g: (g / (2 * out),), "sqrt")
+        return Tensor.from_op(out, (self,), lambda g: (g / (2 * out),), "sqrt", saves=(True, False))
 
     def abs(self) -> Tensor:
         a = self.data
         # d|a|/da = sign(a), taken as 0 at a = 0 (as PyTorch).
-        return Tensor.from_op(np.abs(a), (self,), lambda g: (g * np.sign(a),), "abs")
+        return Tensor.from_op(
+            np.abs(a), (self,), lambda g: (g * np.sign(a),), "abs", saves=(False, True)
+        )
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         """Clamp values to ``[min, max]``; the gradient passes only where no clamp applied."""
@@ -714,7 +889,7 @@ class Tensor:
             inside &= a >= min
         if max is not None:
             inside &= a <= max
-        return Tensor.from_op(out, (self,), lambda g: (g * inside,), "clip")
+        return Tensor.from_op(out, (self,), lambda g: (g * inside,), "clip", saves=False)
 
     clamp = clip
 
@@ -743,7 +918,7 @@ class Tensor:
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
             return (np.broadcast_to(_expand_reduced(g, axes, keepdims), shape),)
 
-        return Tensor.from_op(out, (self,), backward, "sum")
+        return Tensor.from_op(out, (self,), backward, "sum", saves=False)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis``; arguments as :meth:`sum`."""
@@ -792,7 +967,7 @@ class Tensor:
                 f"cannot reshape tensor of shape {source} ({self.size} elements) "
                 f"into shape {tuple(new_shape)}."
             ) from None
-        return Tensor.from_op(out, (self,), lambda g: (g.reshape(source),), "reshape")
+        return Tensor.from_op(out, (self,), lambda g: (g.reshape(source),), "reshape", saves=False)
 
     view = reshape
 
@@ -825,7 +1000,9 @@ class Tensor:
             )
         inverse = tuple(np.argsort(perm))
         out = self.data.transpose(perm)
-        return Tensor.from_op(out, (self,), lambda g: (g.transpose(inverse),), "permute")
+        return Tensor.from_op(
+            out, (self,), lambda g: (g.transpose(inverse),), "permute", saves=False
+        )
 
     @property
     def T(self) -> Tensor:
@@ -834,12 +1011,14 @@ class Tensor:
     def squeeze(self, axis: int | None = None) -> Tensor:
         source = self.shape
         out = np.squeeze(self.data, axis=axis)
-        return Tensor.from_op(out, (self,), lambda g: (g.reshape(source),), "squeeze")
+        return Tensor.from_op(out, (self,), lambda g: (g.reshape(source),), "squeeze", saves=False)
 
     def unsqueeze(self, axis: int) -> Tensor:
         source = self.shape
         out = np.expand_dims(self.data, axis)
-        return Tensor.from_op(out, (self,), lambda g: (g.reshape(source),), "unsqueeze")
+        return Tensor.from_op(
+            out, (self,), lambda g: (g.reshape(source),), "unsqueeze", saves=False
+        )
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _unwrap_index(index)
@@ -855,7 +1034,7 @@ class Tensor:
                 np.add.at(full, index, g)
             return (full,)
 
-        return Tensor.from_op(np.asarray(out), (self,), backward, "getitem")
+        return Tensor.from_op(np.asarray(out), (self,), backward, "getitem", saves=False)
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
@@ -870,6 +1049,7 @@ def _constant(array: np.ndarray) -> Tensor:
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out.requires_grad = array, None, False
     out._parents, out._backward, out._op = (), None, None
+    out._vc = out._saved_versions = None
     return out
 
 
@@ -894,7 +1074,7 @@ def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     def backward(g: np.ndarray) -> list[np.ndarray]:
         return np.split(g, boundaries, axis=axis)
 
-    return Tensor.from_op(out, parts, backward, "concatenate")
+    return Tensor.from_op(out, parts, backward, "concatenate", saves=False)
 
 
 cat = concatenate
@@ -910,7 +1090,7 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     def backward(g: np.ndarray) -> list[np.ndarray]:
         return list(np.moveaxis(g, axis, 0))  # views, one per input
 
-    return Tensor.from_op(out, parts, backward, "stack")
+    return Tensor.from_op(out, parts, backward, "stack", saves=False)
 
 
 def _elementwise(name: str) -> Callable[[ArrayLike], Tensor]:

@@ -133,5 +133,5 @@ def test_errors_say_what_was_expected():
         )
     with pytest.raises(ValueError, match="6-D weight"):
         F.tiled_conv2d(np.zeros((1, 1, 8, 8), np.float32), np.zeros((1, 1, 3, 3), np.float32))
-    with pytest.raises(ValueError, match="tile_size to be a positive integer"):
+    with pytest.raises(ValueError, match="Invalid value for argument `tile_size`"):
         nn.TiledConv2d(1, 2, 3, tile_size=0)

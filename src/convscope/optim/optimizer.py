@@ -258,6 +258,7 @@ class Optimizer:
                     grad = grad.astype(p.data.dtype)
                 state = self.state.setdefault(p, {})
                 self._update(p.data, grad, state, group)
+                p.increment_version()  # a graph built before this step can no longer backward
         return loss
 
     def _update(
