@@ -21,15 +21,21 @@ $(VENV)/.demo-installed: pyproject.toml | $(VENV)/bin/python
 # Tests add pytest, hypothesis and PyTorch (pinned to the local CPU build) as the oracle.
 $(VENV)/.test-installed: $(VENV)/.demo-installed
 	$(PY) -m pip install --quiet -e '.[test]'
+	bash scripts/install-rbdl-originals.sh $(PY)  # the original rb-deeplearning-lib, for tests/compat only
 	touch $@
 
 data:
 	bash scripts/install-data.sh
 
+# Headless Chromium + chromedriver for the explorer's browser tests (apt, when root).
+.PHONY: browser
+browser:
+	bash scripts/install-browser.sh
+
 demo: $(VENV)/.demo-installed data
 	$(VENV)/bin/convscope train $(DEMO_ARGS)
 
-test: $(VENV)/.test-installed data
+test: $(VENV)/.test-installed data browser
 	# One BLAS thread per worker: two workers on two cores, no oversubscription.
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q -n 2
 
@@ -40,6 +46,11 @@ lint: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed data
 	$(PY) benchmarks/bench_ops.py
 	$(PY) benchmarks/bench_w1.py
+
+.PHONY: notebook
+# The Chapter 9 problem set at full size; the executed copy goes to build/notebooks/ (ignored).
+notebook: $(VENV)/.test-installed data
+	OPENBLAS_NUM_THREADS=1 $(PY) scripts/run_notebook.py examples/chapter9_problem_set.ipynb --size full --output-dir build/notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
