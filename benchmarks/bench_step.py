@@ -101,6 +101,12 @@ def time_steps(step, count: int) -> tuple[list[float], int]:
     return times, minor_faults() - faults
 
 
+def cpu_seconds() -> float:
+    """CPU time of the whole process (all threads), user + system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(model_name: str, steps: int, block: int, warmup: int, with_torch: bool) -> dict:
     """Median ms/step and faults/step for convscope (and PyTorch), alternating blocks."""
     x, y = batch()

@@ -129,6 +129,81 @@ def test_nan_propagates_like_torch():
     assert np.isnan(ours[0, 0, 0, 1])
 
 
+def max_pool_grads(x, *args, **kwargs):
+    """(our input gradient, PyTorch's) for the sum of max_pool2d(x, ...)."""
+    ours = Tensor(x.copy(), requires_grad=True)
+    F.max_pool2d(ours, *args, **kwargs).sum().backward()
+    theirs = torch.tensor(x.copy(), requires_grad=True)
+    TF.max_pool2d(theirs, *args, **kwargs).sum().backward()
+    return ours.grad, theirs.grad.numpy()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=3, stride=2, padding=1),
+        dict(kernel_size=2, stride=2, padding=1),
+        dict(kernel_size=2, stride=2, ceil_mode=True),
+        dict(kernel_size=(3, 2), stride=1, padding=(1, 1)),
+    ],
+    ids=str,
+)
+def test_minus_inf_windows_send_the_gradient_to_their_first_real_pixel_like_torch(kwargs):
+    x = make((2, 3, 5, 5), 0, np.float64)
+    x[0, 0] = -np.inf  # every window all -inf, padding included
+    x[1, 2, :3, :3] = -np.inf  # some windows all -inf
+    ours, theirs = max_pool_grads(x, **kwargs)
+    np.testing.assert_array_equal(ours, theirs)
+    # Nothing is lost in the padding: every window hands on its gradient of 1.
+    out = TF.max_pool2d(torch.tensor(x), **kwargs)
+    assert ours.sum() == out.numel()
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 1), (3, 2)])
+def test_nan_windows_send_the_gradient_to_their_last_nan_like_torch(kernel, stride):
+    x = make((2, 2, 6, 6), 1, np.float64)
+    x[0, 0, 1, 2] = x[0, 0, 0, 3] = np.nan  # two NaNs sharing windows
+    x[1, 1, 4, 4] = np.nan
+    x[1, 0] = np.nan  # all NaN
+    ours, theirs = max_pool_grads(x, kernel, stride)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_max_pool_of_relu_matches_torch(case, dtype):
+    # max_pool2d(relu(z)) sends its gradient straight to z: same values as torch's
+    # two-step backward, also for windows with no positive pixel (gradient 0).
+    shape, kernel, stride, padding, ceil_mode = case
+    z = make(shape, 2, dtype) - 0.5
+    z[0, 0] = -1.0  # a whole channel without a positive pixel
+    torch_parity(
+        lambda t: F.max_pool2d(F.relu(t), kernel, stride, padding, ceil_mode),
+        lambda t: TF.max_pool2d(TF.relu(t), kernel, stride, padding, ceil_mode=ceil_mode),
+        z,
+    )
+
+
+def test_relu_output_used_twice_still_gets_both_gradients():
+    z = make((2, 3, 6, 6), 3, np.float64)
+    torch_parity(
+        lambda t: (lambda a: F.max_pool2d(a, 2).sum() + (a * a).sum())(F.relu(t)),
+        lambda t: (lambda a: TF.max_pool2d(a, 2).sum() + (a * a).sum())(TF.relu(t)),
+        z,
+    )
+
+
+def test_gradient_in_another_layout_than_the_input_gives_the_same_values():
+    # Channels-last input, NCHW-contiguous upstream gradient (what flatten hands back).
+    x = make((2, 6, 6, 4), 4, np.float64).transpose(0, 3, 1, 2)
+    g = make((2, 4, 3, 3), 5, np.float64)
+    ours = Tensor(x, requires_grad=True)
+    F.max_pool2d(ours, 2).backward(g)
+    theirs = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    TF.max_pool2d(theirs, 2).backward(torch.tensor(g))
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
 # --------------------------------------------------------------------------- 'same' / 'valid'
 
 

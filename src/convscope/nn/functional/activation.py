@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from convscope import workspace
 from convscope.tensor import ArrayLike, Tensor, as_tensor
 
 
@@ -80,11 +81,14 @@ def relu(x: ArrayLike) -> Tensor:
     Tensor([0., 0., 3.])
     """
     x = _floating(x, "relu")
-    a = x.data
-    out = np.maximum(a, 0)
+    out = np.maximum(x.data, 0, out=workspace.empty_like(x.data))  # stored like x
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
-        return (g * (a > 0),)  # d relu: 1 where x > 0, else 0
+        # d relu: 1 where x > 0, i.e. where the output is > 0 (also NaN -> 0). The mask is
+        # taken from the output, which the next layer keeps anyway, not from x: x's memory
+        # can go as soon as x's producer is done with it.
+        positive = np.greater(out, 0, out=workspace.empty_like(out, bool))
+        return (np.multiply(g, positive, out=workspace.empty_like(out, g.dtype)),)
 
     return Tensor.from_op(out, (x,), backward, "relu")
 

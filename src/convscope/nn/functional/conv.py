@@ -59,6 +59,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from convscope import workspace
 from convscope.nn.functional.geometry import Padding, pair, resolve_padding
 from convscope.nn.functional.reductions import sum_rows
 from convscope.tensor import ArrayLike, Tensor, as_tensor
@@ -172,8 +173,8 @@ def _input_gradient(
     k_h, k_w, groups, _, c_group = taps.shape
     (h, w), (out_h, out_w), (sh, sw), (dh, dw) = input_size, out_size, stride, dilation
     n = g_rows.shape[1] // (out_h * out_w)
-    image = np.zeros((n, h, w, groups, c_group), dtype=g_rows.dtype)  # (N, H, W, G, Cg)
-    share = np.empty((groups, g_rows.shape[1], c_group), dtype=g_rows.dtype)  # one tap's
+    image = workspace.zeros((n, h, w, groups, c_group), g_rows.dtype)  # (N, H, W, G, Cg)
+    share = workspace.empty((groups, g_rows.shape[1], c_group), g_rows.dtype)  # one tap's
     # (N, OH, OW, G, Cg) view of the share, to add onto the image
     block = share.transpose(1, 0, 2).reshape(n, out_h, out_w, groups, c_group)
     for i in range(k_h):
@@ -192,14 +193,31 @@ def _input_gradient(
     return image.reshape(n, h, w, groups * c_group)
 
 
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul`` of ``(G, ·, ·)`` stacks, as one 2-D BLAS call when ``G == 1``.
 
     NumPy's stacked matmul is ~1.5x slower than the 2-D product for a single group.
     """
     if a.shape[0] == 1:
-        return np.matmul(a[0], b[0])[None]
-    return np.matmul(a, b)
+        return np.matmul(a[0], b[0], out=None if out is None else out[0])[None]
+    return np.matmul(a, b, out=out)
+
+
+def _copy(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``a`` in a pooled buffer."""
+    copy = workspace.empty(a.shape, a.dtype)
+    np.copyto(copy, a)
+    return copy
+
+
+def _zero_border(image: np.ndarray, pads: tuple[int, int, int, int]) -> None:
+    """Zero the padding band of an ``(N, Hp, Wp, C)`` image (the interior is written after)."""
+    top, bottom, left, right = pads
+    h_pad, w_pad = image.shape[1:3]
+    image[:, :top] = 0
+    image[:, h_pad - bottom :] = 0
+    image[:, :, :left] = 0
+    image[:, :, w_pad - right :] = 0
 
 
 def _groups_last(blocks: np.ndarray) -> np.ndarray:
@@ -308,15 +326,16 @@ def conv2d(
     # The padded input, channels last: (N, Hp, Wp, C). Already-NHWC input is used as is.
     image = x.data.transpose(0, 2, 3, 1)  # (N, H, W, C)
     if (top, bottom, left, right) != (0, 0, 0, 0) or not image.flags.c_contiguous:
-        padded = np.zeros((n, h_pad, w_pad, c), dtype=x.dtype)
+        padded = workspace.empty((n, h_pad, w_pad, c), x.dtype)
+        _zero_border(padded, (top, bottom, left, right))
         padded[:, top : top + h, left : left + w_in] = image
         image = padded
     windows = _windows(image, (out_h, out_w), (k_h, k_w), stride, dilation)
     rows, row_len = n * out_h * out_w, k_h * k_w * c_group  # output pixels; columns per group
     # im2col: one row per output pixel (n, y, x), columns (i, j, c); one block per group.
     windows = windows.reshape(n, out_h, out_w, k_h, k_w, groups, c_group)  # C -> (G, Cg)
-    # (G, N, OH, OW, KH, KW, Cg): the one copy of im2col
-    cols = np.ascontiguousarray(windows.transpose(5, 0, 1, 2, 3, 4, 6))
+    cols = workspace.empty((groups, n, out_h, out_w, k_h, k_w, c_group), x.dtype)
+    np.copyto(cols, windows.transpose(5, 0, 1, 2, 3, 4, 6))  # the one copy of im2col
     cols = cols.reshape(groups, rows, row_len)  # (G, N·OH·OW, KH·KW·Cg)
     w_mat = w.data.reshape(groups, g_out, c_group, k_h, k_w)  # (G, O/G, Cg, KH, KW)
     w_mat = w_mat.transpose(0, 3, 4, 2, 1)  # (G, KH, KW, Cg, O/G): rows ordered like cols
@@ -324,7 +343,7 @@ def conv2d(
 
     # The whole convolution: (G, N·OH·OW, O/G). (Folding the bias into the product as a
     # column of ones makes K odd, e.g. 289, and the product 2x slower: it is added after.)
-    out = _matmul(cols, w_mat)
+    out = _matmul(cols, w_mat, workspace.empty((groups, rows, g_out), x.dtype))
     if b is not None:
         out += b.data.reshape(groups, 1, g_out)  # (G, 1, O/G)
     # Rows (n, y, x), columns (g, o): the output is already channels last. It is returned
@@ -336,7 +355,10 @@ def conv2d(
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         # Rows (n, y, x) like cols; free of copies when g is channels last, as ``out`` is.
-        g_rows = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(rows, o)  # (N·OH·OW, O)
+        g_rows = g.transpose(0, 2, 3, 1)  # (N, OH, OW, O)
+        if not g_rows.flags.c_contiguous:
+            g_rows = _copy(g_rows)
+        g_rows = g_rows.reshape(rows, o)  # (N·OH·OW, O)
         g_rows_g = g_rows.reshape(rows, groups, g_out).transpose(1, 0, 2)  # (G, N·OH·OW, O/G)
         grad_x = grad_w = grad_b = None
         if w.requires_grad:
