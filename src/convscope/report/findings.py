@@ -378,15 +378,15 @@ def findings(
     """All findings for a run, in reading order.
 
     A run that diverged or did not learn (:func:`training_health`) is reported as such,
-    first; its curves then say nothing about plateaus or overfitting, so those findings
-    are left out.
+    first; its curves then say nothing about generalisation, plateaus or overfitting,
+    so those findings are left out.
     """
     out: list[str] = []
     problem = training_health(history, len(class_names))
     if problem:
         out.append(problem)
-    out += generalisation_findings(history, test_accuracy, evaluated_epoch, has_dropout)
-    if not problem:
+    else:
+        out += generalisation_findings(history, test_accuracy, evaluated_epoch, has_dropout)
         out += epoch_gain_findings(history)
         out += overfitting_findings(history)
     out += confusion_findings(confusion, class_names)
