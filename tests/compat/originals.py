@@ -1,9 +1,9 @@
 """The original rb-deeplearning-lib, loaded from `.venv/rbdl-<version>` under its own name.
 
 `scripts/install-rbdl-originals.sh` (run by `make test`) installs 0.2.9 and 1.0.5 side by
-side, in `<venv>/rbdl-<version>`. Both ship a package called `rb_deeplearning_lib`, so each is loaded from its folder
-as `rbdl_original_0_2_9` / `rbdl_original_1_0_5`: its relative imports resolve inside
-its own copy, and neither touches `sys.path`.
+side, in `<venv>/rbdl-<version>`. Both ship a package called `rb_deeplearning_lib`, so
+each is loaded from its folder as `rbdl_original_0_2_9` / `rbdl_original_1_0_5`: its
+relative imports resolve inside its own copy, and neither touches `sys.path`.
 """
 
 from __future__ import annotations

@@ -61,6 +61,17 @@ def test_in2col_convo2d_equals_original(padding, stride):
     np.testing.assert_allclose(ours(image).vals, theirs(image).vals)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_im2col_equals_original_and_passes_finite_differences(stride):
+    R = load_original("1.0.5")
+    image, kernel = rng.standard_normal((6, 7)), np.zeros((3, 2))
+    ours = in2col_Convo2D(kernel, stride=stride).im2col(image)
+    np.testing.assert_array_equal(
+        ours.vals, R.in2col_Convo2D(kernel, stride=stride).im2col(R.Values(image)).vals
+    )
+    check_grad(lambda x: in2col_Convo2D(kernel, stride=stride).im2col(Values(x)).tensor, image)
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize(("size", "stride"), POOL_CASES)
 @pytest.mark.parametrize("kind", ["max", "avg"])

@@ -15,7 +15,7 @@ import numpy as np
 from convscope.compat.rbdl.sequence import as_parameter
 from convscope.compat.rbdl.values import Values
 from convscope.nn import functional as F
-from convscope.tensor import Tensor
+from convscope.tensor import Tensor, stack
 
 PADDINGS = ("valid", "same")
 
@@ -121,6 +121,28 @@ class in2col_Convo2D:  # noqa: N801 - the original's name
         self.kernel = Values(kernel.vals.reshape(-1, 1))  # (KH * KW, 1)
         self.padding = padding
         self.stride = stride
+
+    def im2col(self, X: Any) -> Values:  # noqa: N803 - the original's name
+        """The ``(OH·OW, KH·KW)`` matrix of ``X``'s windows, one flattened window per row.
+
+        ``X`` is one ``(H, W)`` image, unpadded ('valid' windows at this layer's stride).
+        Built as in *deep-learning-from-scratch*: one strided slice of ``X`` per kernel
+        offset (KH·KW slices, not OH·OW), so it stays differentiable and fast.
+        """
+        x = X if isinstance(X, Values) else Values(X)
+        (kh, kw), s = self.k_shape, self.stride
+        if x.ndim != 2 or x.shape[0] < kh or x.shape[1] < kw:
+            raise ValueError(
+                f"in2col_Convo2D.im2col expected one image (H, W) at least {kh}x{kw}; "
+                f"received shape {x.shape}."
+            )
+        oh, ow = (x.shape[0] - kh) // s + 1, (x.shape[1] - kw) // s + 1
+        columns = [
+            x.tensor[m : m + s * (oh - 1) + 1 : s, n : n + s * (ow - 1) + 1 : s].reshape(-1)
+            for m in range(kh)
+            for n in range(kw)
+        ]  # KH·KW slices of (OH, OW), flattened
+        return Values(stack(columns, axis=1))  # (OH * OW, KH * KW)
 
     def __call__(self, x: Any) -> Values:
         _check_options("in2col_Convo2D", self.padding, self.stride)

@@ -163,6 +163,9 @@ class Dropout:
             return x
         return Values(F.dropout(x.tensor, p=self.rate, training=True))
 
+    def updateParams(self, l_rate: float) -> None:  # noqa: N802 - the original's name
+        """Nothing to update: kept for code that calls it on every block, as the original."""
+
 
 class Reshape:
     """Reshape to ``shape`` (one entry may be -1, e.g. ``(-1, 28, 28)`` for a batch).

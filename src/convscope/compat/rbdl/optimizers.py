@@ -116,6 +116,9 @@ class Optim_AdaGrad(Optimizer):  # noqa: N801 - the original's name
     def _build(self, tensors: list[Tensor], learning_rate: float) -> NativeOptimizer:
         return Adagrad(tensors, lr=learning_rate, eps=self.gamma)
 
+    def step(self, params: Sequence[Values], l_rate: float) -> None:  # the original's name
+        super().step(params, l_rate)
+
 
 class Optim_RMSPropclass(Optimizer):  # noqa: N801 - the original's name
     """RMSProp: squared-gradient average decaying by ``decay_rate``, ``gamma`` added to its root."""
@@ -127,6 +130,9 @@ class Optim_RMSPropclass(Optimizer):  # noqa: N801 - the original's name
 
     def _build(self, tensors: list[Tensor], learning_rate: float) -> NativeOptimizer:
         return RMSprop(tensors, lr=learning_rate, alpha=self.decay_rate, eps=self.gamma)
+
+    def step(self, params: Sequence[Values], l_rate: float) -> None:  # the original's name
+        super().step(params, l_rate)
 
 
 class Optim_Adam(Optimizer):  # noqa: N801 - the original's name
@@ -140,6 +146,9 @@ class Optim_Adam(Optimizer):  # noqa: N801 - the original's name
 
     def _build(self, tensors: list[Tensor], learning_rate: float) -> NativeOptimizer:
         return Adam(tensors, lr=learning_rate, betas=(self.b1, self.b2), eps=self.gamma)
+
+    def step(self, params: Sequence[Values], l_rate: float) -> None:  # the original's name
+        super().step(params, l_rate)
 
 
 __all__ = [
