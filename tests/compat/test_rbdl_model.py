@@ -260,3 +260,11 @@ def test_names_outside_the_cnn_scope_say_the_convscope_way(name):
     namespace: dict = {}
     exec("from convscope.compat.rbdl import *", namespace)  # the one-line port
     assert "Convo2D" in namespace and name not in namespace
+
+
+def test_train_refuses_nonsense_counts():
+    model = Model([Dense(1, 5, 4, 3, f_activ="softmax")])
+    with pytest.raises(ValueError, match="integer val_run >= 1; received val_run=0"):
+        model.train(1, X, Y, X, Y, val_run=0)
+    with pytest.raises(ValueError, match="integer batch_size >= 1; received batch_size=0.5"):
+        model.train(1, X, Y, X, Y, batch_size=0.5)

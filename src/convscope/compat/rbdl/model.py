@@ -120,7 +120,19 @@ class Model:
             _lambda: the penalty's coefficient, given to ``pen_fn``.
             batch_size: examples per batch; None for the whole set in one batch.
             verbose: 1 prints a line per validation (as the original), 0 prints nothing.
+
+        Raises:
+            ValueError: ``epochs < 0``, ``val_run < 1`` or ``batch_size < 1`` (the original
+                failed with ZeroDivisionError or looped over nothing).
         """
+        for name, value in (("epochs", epochs), ("val_run", val_run), ("batch_size", batch_size)):
+            if name == "batch_size" and not value:  # None or 0: the whole set, as the original
+                continue
+            if not isinstance(value, (int, np.integer)) or value < (0 if name == "epochs" else 1):
+                low = 0 if name == "epochs" else 1
+                raise ValueError(
+                    f"Model.train expected an integer {name} >= {low}; received {name}={value!r}."
+                )
         x_trn, y_trn, x_vl, y_vl = (_data(a) for a in (x_t, y_t, x_v, y_v))
         n = len(x_trn)
         batch_size = batch_size or n
