@@ -20,6 +20,15 @@ untrusted source never runs code; archives holding object arrays are refused.
 Writing goes through :func:`convscope.io.atomic_write`: a crash mid-save leaves the
 previous file intact.
 
+**Other frameworks' files, chosen by extension.** A path ending in ``.safetensors``
+holds a flat state dict in the `safetensors <https://huggingface.co/docs/safetensors>`_
+format (read and written with its NumPy API, no pickle), so weights move to and from
+PyTorch (``safetensors.torch.save_file(model.state_dict(), path)``) and other
+frameworks. A ``.pt``/``.pth`` file is pickle-based: it is read only through
+``torch.load(path, weights_only=True)`` (PyTorch's restricted unpickler, which
+rebuilds tensors and containers but calls no other code), and only when PyTorch is
+installed; convscope never writes one.
+
 >>> import pathlib, tempfile
 >>> import numpy as np
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "ckpt.npz"
@@ -83,6 +92,15 @@ def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
     >>> load(path)
     {0: {'step': 10}, 'lr': 0.001}
     """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".safetensors":
+        return _save_safetensors(obj, path)
+    if suffix in (".pt", ".pth"):
+        raise ValueError(
+            f"convscope does not write {suffix} files (they are pickles, which can run code "
+            f"when loaded). Save to {Path(path).with_suffix('.safetensors')} instead: PyTorch "
+            "reads it with safetensors.torch.load_file()."
+        )
     encoder = _Encoder()
     root = encoder.encode(obj, [])
     header = {"format": FORMAT, "version": FORMAT_VERSION, "root": root}
@@ -200,6 +218,10 @@ def load(path: str | os.PathLike) -> Any:
     """
     path = Path(path)
     name = str(path)
+    if path.suffix.lower() == ".safetensors":
+        return _load_safetensors(path)
+    if path.suffix.lower() in (".pt", ".pth"):
+        return _load_torch(path)
     with open(path, "rb") as f:
         magic = f.read(6)
     if not magic:
@@ -324,3 +346,88 @@ class _Decoder:
 
     def _corrupt(self, what: str) -> CheckpointError:
         return CheckpointError(f"Cannot load {self.name!r}: its header is corrupt ({what}).")
+
+
+# --------------------------------------------------------------------------- other formats
+
+
+def _flat_arrays(obj: Any, path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """A state dict as ``{name: contiguous array}``, or TypeError for anything nested."""
+    if not isinstance(obj, dict):
+        raise TypeError(
+            f"A .safetensors file holds a flat dict of arrays (a state dict); received "
+            f"{type(obj).__name__} for {str(path)!r}. Save checkpoints as .npz."
+        )
+    arrays = {}
+    for key, value in obj.items():
+        array = value.data if isinstance(value, Tensor) else value
+        if not isinstance(key, str) or not isinstance(array, (np.ndarray, np.generic)):
+            raise TypeError(
+                f"A .safetensors file holds a flat dict of arrays (a state dict); entry "
+                f"{key!r} is {type(value).__name__}. Save nested checkpoints as .npz."
+            )
+        arrays[key] = np.require(array, requirements="C")  # keeps 0-d buffers 0-d
+    return arrays
+
+
+def _save_safetensors(obj: Any, path: str | os.PathLike) -> None:
+    numpy_format = _require_package("safetensors.numpy", "safetensors", path)
+    data = numpy_format.save(_flat_arrays(obj, path), metadata={"format": "np"})
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+
+
+def _load_safetensors(path: Path) -> dict[str, np.ndarray]:
+    numpy_format = _require_package("safetensors.numpy", "safetensors", path)
+    data = path.read_bytes()  # FileNotFoundError names the path
+    try:
+        return dict(numpy_format.load(data))
+    except Exception as error:  # safetensors_rust.SafetensorError: header or sizes wrong
+        raise CheckpointError(
+            f"Cannot load {str(path)!r} as safetensors: {type(error).__name__}: {error}."
+        ) from error
+
+
+def _load_torch(path: Path) -> Any:
+    """A ``.pt``/``.pth`` file read by ``torch.load(weights_only=True)``, tensors as arrays."""
+    try:
+        import torch
+    except ImportError:
+        raise CheckpointError(
+            f"Refusing to load {str(path)!r}: .pt/.pth files are pickles, read safely only by "
+            "PyTorch's torch.load(weights_only=True), and PyTorch is not installed. Save the "
+            "weights as safetensors instead — in PyTorch: safetensors.torch.save_file("
+            "model.state_dict(), 'model.safetensors') — and load that file."
+        ) from None
+    if not path.is_file():
+        raise FileNotFoundError(f"No such file: {str(path)!r}.")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # pickle.UnpicklingError for anything beyond plain weights
+        raise CheckpointError(
+            f"Cannot load {str(path)!r} with torch.load(weights_only=True): "
+            f"{type(error).__name__}: {error}"
+        ) from error
+
+    def to_numpy(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            return value.detach().cpu().numpy().copy()
+        if isinstance(value, dict):
+            return {k: to_numpy(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(to_numpy(v) for v in value)
+        return value
+
+    return to_numpy(obj)
+
+
+def _require_package(module: str, package: str, path: str | os.PathLike) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(
+            f"Reading or writing {str(path)!r} needs the '{package}' package: "
+            f"pip install {package} (or pip install 'convscope[onnx]')."
+        ) from None
