@@ -2,6 +2,8 @@
 // negative), and the test patches that excite a chosen channel most.
 import { bytes, element, paintPicture } from "./draw.js";
 
+const MAX_WIDTH = 400; // CSS pixels a layer's kernel grid may take
+
 export function setupFilters(app) {
   const select = document.getElementById("filter-layer");
   const grid = document.getElementById("filter-grid");
@@ -24,6 +26,9 @@ export function setupFilters(app) {
       image.data.set([p[3 * v], p[3 * v + 1], p[3 * v + 2], 255], at);
     }
     ctx.putImageData(image, 0, 0);
+    const scale = Math.max(1, Math.min(12, Math.floor(MAX_WIDTH / width)));
+    canvas.style.width = `${width * scale}px`;
+    canvas.style.height = `${height * scale}px`;
     canvas.addEventListener("click", (event) => {
       const channel = Math.min(out - 1, Math.floor(event.offsetY / canvas.clientHeight * out));
       patches(entry.layer, channel);

@@ -7,7 +7,7 @@ const SEND_EVERY_MS = 100; // while drawing, at most one request per this many m
 export function setupInput(app) {
   const canvas = document.getElementById("draw-canvas");
   const ctx = canvas.getContext("2d");
-  let drawing = false, last = null, pending = false, timer = null;
+  let drawing = false, last = null, pending = false, again = false, timer = null;
 
   function clear() {
     ctx.fillStyle = "#000";
@@ -23,7 +23,7 @@ export function setupInput(app) {
 
   function send() {
     timer = null;
-    if (pending) return; // one request in flight at a time; the next one catches up
+    if (pending) { again = true; return; } // one request in flight; resend when it is back
     pending = true;
     const rgba = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
     const gray = new Uint8Array(canvas.width * canvas.height);
@@ -32,7 +32,10 @@ export function setupInput(app) {
     app.post("/api/draw", { width: canvas.width, height: canvas.height, pixels: toBase64(gray) })
       .then((result) => app.setInput(result, "drawing", started))
       .catch(app.showError)
-      .finally(() => { pending = false; });
+      .finally(() => {
+        pending = false;
+        if (again) { again = false; send(); }
+      });
   }
 
   function schedule(now) {

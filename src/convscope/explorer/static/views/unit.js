@@ -101,7 +101,9 @@ export function setupUnit(app) {
         terms([...common, ["input", "input", unit.input]]);
       }
       highlight(unit);
-      document.getElementById("unit-view").dataset.version = String(Number(document.getElementById("unit-view").dataset.version || 0) + 1);
+      const view = document.getElementById("unit-view");
+      view.dataset.unit = JSON.stringify([unit.layer, unit.channel, unit.row, unit.col]);
+      view.dataset.version = String(Number(view.dataset.version || 0) + 1);
     },
   };
 }
