@@ -43,9 +43,10 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
+# One table (ops, W1/bn epochs, inference, RSS, faults, GFLOP/s) and bench-results.json.
+# Options: make bench BENCH_ARGS="--threads 2 --epochs 2"
 bench: $(VENV)/.test-installed data
-	$(PY) benchmarks/bench_ops.py
-	$(PY) benchmarks/bench_w1.py
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 .PHONY: notebook
 # The Chapter 9 problem set at full size; the executed copy goes to build/notebooks/ (ignored).

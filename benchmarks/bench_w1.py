@@ -1,10 +1,12 @@
-"""W1 on full Fashion-MNIST: convscope's ``fit`` next to the same PyTorch loop.
+"""W1 (or ``bn``) on full Fashion-MNIST: convscope's ``fit`` next to the same PyTorch loop.
 
-Run: ``python benchmarks/bench_w1.py [--epochs 5] [--threads N] [--subset N]``
+Run: ``python benchmarks/bench_w1.py [--model simple|bn] [--epochs 5] [--threads N] [--subset N]``
 
 W1 = Conv2d(1,32,3)-ReLU-MaxPool2d(2)-Conv2d(32,64,3)-ReLU-MaxPool2d(2)-Flatten-
-Dropout(0.5)-Linear(1600,10); Adam(lr=1e-3), batch 128, float32, images scaled to
-[0, 1] batch by batch, reshuffled every epoch; test accuracy after every epoch.
+Dropout(0.5)-Linear(1600,10); ``bn`` is the preset of that name (convscope.models.bn).
+Adam(lr=1e-3), batch 128, float32, images scaled to [0, 1] batch by batch, reshuffled
+every epoch; test accuracy after every epoch. Each epoch also reports the minor page
+faults per training step (``ru_minflt``) of its process.
 
 Each framework trains in its own subprocess (so each peak RSS, read from
 ``getrusage(RUSAGE_SELF).ru_maxrss`` at the end, is its own); their epochs take
@@ -54,6 +56,15 @@ def blas_threads() -> int:
 
 
 def peak_rss_mib() -> float:
+    """This process's peak resident memory: ``VmHWM`` (``ru_maxrss`` survives ``exec``, so
+    a worker would report its parent's peak if the parent had been bigger)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
@@ -105,6 +116,24 @@ def w1_layers(nn):
     ]  # fmt: skip
 
 
+def bn_layers(nn):
+    """The ``bn`` preset's layers (convscope.models.bn for 1x28x28 inputs) from ``nn``."""
+    return [
+        nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.25), nn.Linear(3136, 128),
+        nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10),
+    ]  # fmt: skip
+
+
+LAYERS = {"simple": w1_layers, "bn": bn_layers}
+
+
+def minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def run_convscope(args: argparse.Namespace) -> str:
     import convscope
     from convscope import nn, optim
@@ -117,7 +146,8 @@ def run_convscope(args: argparse.Namespace) -> str:
     train_data = (train.images[:subset], train.labels[:subset]) if subset else train
 
     convscope.manual_seed(args.seed)
-    model = nn.Sequential(*w1_layers(nn))
+    model = nn.Sequential(*LAYERS[args.model](nn))
+    steps = -(-len(train_data[1] if isinstance(train_data, tuple) else train.labels) // BATCH_SIZE)
     if args.init:
         np.savez(args.init, **model.state_dict())  # PyTorch's keys and layouts
 
@@ -128,9 +158,11 @@ def run_convscope(args: argparse.Namespace) -> str:
             emit("ready")
             wait_for_turn()
             self.cpu = time.process_time()
+            self.faults = minor_faults()
 
         def on_epoch_end(self, epoch, logs=None):
             cpu_seconds = time.process_time() - self.cpu
+            faults = (minor_faults() - self.faults) / steps
             start = time.perf_counter()
             result = evaluate(model, test, batch_size=BATCH_SIZE)
             emit(
@@ -138,6 +170,7 @@ def run_convscope(args: argparse.Namespace) -> str:
                 epoch=epoch + 1,
                 train_seconds=logs["seconds"],  # no val_data: the training pass only
                 train_cpu_seconds=cpu_seconds,
+                faults_per_step=faults,
                 eval_seconds=time.perf_counter() - start,
                 train_loss=logs["loss"],
                 test_accuracy=result["accuracy"],
@@ -145,6 +178,7 @@ def run_convscope(args: argparse.Namespace) -> str:
             if epoch + 1 < args.epochs:
                 wait_for_turn()
             self.cpu = time.process_time()
+            self.faults = minor_faults()
 
     fit(
         model, train_data, epochs=args.epochs, batch_size=BATCH_SIZE,
@@ -164,16 +198,19 @@ def run_torch(args: argparse.Namespace) -> str:
     xte, yte = torch.from_numpy(xte.copy()), torch.from_numpy(yte)
 
     torch.manual_seed(args.seed)
-    model = nn.Sequential(*w1_layers(nn))
+    model = nn.Sequential(*LAYERS[args.model](nn))
     if args.init:
         with np.load(args.init) as init:
-            model.load_state_dict({key: torch.from_numpy(init[key]) for key in init.files})
+            state = {key: torch.from_numpy(init[key]) for key in init.files}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     emit("ready")
     for epoch in range(args.epochs):
         wait_for_turn()
         start = time.perf_counter()
         cpu = time.process_time()
+        faults = minor_faults()
         model.train()
         order = torch.randperm(len(ytr))
         loss_sum = 0.0
@@ -188,6 +225,7 @@ def run_torch(args: argparse.Namespace) -> str:
             loss_sum += loss.item() * len(y)
         train_seconds = time.perf_counter() - start
         cpu_seconds = time.process_time() - cpu
+        faults = (minor_faults() - faults) / -(-len(ytr) // BATCH_SIZE)
         start = time.perf_counter()
         model.eval()
         correct = 0
@@ -200,6 +238,7 @@ def run_torch(args: argparse.Namespace) -> str:
             epoch=epoch + 1,
             train_seconds=train_seconds,
             train_cpu_seconds=cpu_seconds,
+            faults_per_step=faults,
             eval_seconds=time.perf_counter() - start,
             train_loss=loss_sum / len(ytr),
             test_accuracy=correct / len(yte),
@@ -223,6 +262,7 @@ class Worker:
 
     def __init__(self, name: str, args: argparse.Namespace):
         command = [sys.executable, __file__, "--worker", name, "--epochs", str(args.epochs)]
+        command += ["--model", args.model]
         command += ["--threads", str(args.threads), "--seed", str(args.seed)]
         if args.subset:
             command += ["--subset", str(args.subset)]
@@ -267,7 +307,8 @@ class Worker:
 
 def report(ours: dict, theirs: dict) -> str:
     lines = [
-        f"W1 on Fashion-MNIST, batch {BATCH_SIZE}, Adam 1e-3, {ours['threads']} thread(s), "
+        f"{ours.get('model', 'simple')} on Fashion-MNIST, batch {BATCH_SIZE}, Adam 1e-3, "
+        f"{ours['threads']} thread(s), "
         f"{ours['init']} initial weights; convscope {ours['version']} vs torch {theirs['version']}",
         "",
         "epoch | convscope s/epoch | torch s/epoch | ratio | convscope acc | torch acc | diff (pp)",
@@ -302,6 +343,9 @@ def report(ours: dict, theirs: dict) -> str:
         f"CPU s/epoch (all threads): convscope {cpu_ours:.1f}, torch {cpu_theirs:.1f}, "
         f"ratio {cpu_ours / cpu_theirs:.2f}; load average at the end {os.getloadavg()[0]:.1f}",
         f"test evaluation (10k images): convscope {eval_ours:.1f}s, torch {eval_theirs:.1f}s",
+        "minor page faults per training step: convscope "
+        f"{np.mean([r['faults_per_step'] for r in ours['epochs']]):.0f}, torch "
+        f"{np.mean([r['faults_per_step'] for r in theirs['epochs']]):.0f}",
         f"accuracy gap after epoch 1: {first:.2f} pp, after epoch {n}: {last:.2f} pp "
         f"(target <= {TARGET_ACC_PP}) {verdict(max(first, last) <= TARGET_ACC_PP)}",
         f"peak RSS: convscope {ours['peak_rss_mib']:.0f} MiB, torch {theirs['peak_rss_mib']:.0f} "
@@ -310,9 +354,11 @@ def report(ours: dict, theirs: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> dict | None:
+    """Run the comparison; returns ``{"convscope": ..., "torch": ... or None}``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--model", default="simple", choices=sorted(LAYERS), help="W1 or bn")
     parser.add_argument("--threads", type=int, default=None, help="default: NumPy's BLAS threads")
     parser.add_argument("--subset", type=int, default=None, help="train on the first N images")
     parser.add_argument("--seed", type=int, default=0)
@@ -320,6 +366,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--independent-init", action="store_true", help="each framework draws its own weights"
     )
+    parser.add_argument("--no-torch", action="store_true", help="time convscope alone")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--init", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -328,25 +375,39 @@ def main(argv: list[str] | None = None) -> None:
         args.threads = blas_threads()
     if args.worker:
         worker(args)
-        return
+        return None
+    if not args.no_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            args.no_torch = True
     if not FASHION.is_dir():
         sys.exit(
             f"Fashion-MNIST not found at {FASHION} (Debian: apt install dataset-fashion-mnist)."
         )
-    print(f"W1, {args.epochs} epochs, {args.threads} threads; epochs alternate...", file=sys.stderr)
+    print(
+        f"{args.model}, {args.epochs} epochs, {args.threads} threads; epochs alternate...",
+        file=sys.stderr,
+    )
     with tempfile.TemporaryDirectory() as scratch:
         if not args.independent_init:
             args.init = Path(scratch) / "w1_init.npz"  # written by the convscope worker
         workers = [Worker("convscope", args)]  # first: it writes the initial weights
-        workers.append(Worker("torch", args))
+        if not args.no_torch:
+            workers.append(Worker("torch", args))
         for _ in range(args.epochs):
             for w in workers:
                 w.run_epoch()
-        ours, theirs = (w.finish() for w in workers)
-    ours["init"] = theirs["init"] = "independent" if args.independent_init else "shared"
-    print(report(ours, theirs))
+        results = [w.finish() for w in workers]
+    for r in results:
+        r["init"] = "independent" if args.independent_init else "shared"
+        r["model"] = args.model
+    ours, theirs = results[0], (results[1] if len(results) > 1 else None)
+    if theirs is not None:
+        print(report(ours, theirs))
     if args.json:
         args.json.write_text(json.dumps({"convscope": ours, "torch": theirs}, indent=2))
+    return {"convscope": ours, "torch": theirs}
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ base buffer alive), so after the first step the same pages are reused.
 
 Only arrays of at least :data:`MIN_BYTES` go through the pool (smaller ones are
 cheap for ``malloc``); sizes are rounded up to one of eight classes per power of
-two, so a last, smaller batch reuses the big batch's buffers. Free buffers beyond
-:data:`MAX_POOLED_BYTES` are released, least recently used first; :func:`clear`
-releases them all. The pool is shared by all threads (a lock guards the hand-out).
+two, so a last, smaller batch reuses the big batch's buffers. When the pool holds
+more than :data:`MAX_POOLED_BYTES`, free buffers are released, least recently used
+first, down to half of it; :func:`clear` releases them all. The pool is shared by
+all threads (a lock guards the hand-out).
 
 The opt-in alternative, :func:`keep_freed_memory`, changes glibc's thresholds for
 the whole process instead (every allocation, also outside convscope).
@@ -36,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 
 MIN_BYTES = 256 * 1024  # smaller arrays come from malloc as usual
-MAX_POOLED_BYTES = 1 << 30  # free buffers kept at most (1 GiB)
+MAX_POOLED_BYTES = 512 << 20  # beyond this, free buffers are released (512 MiB)
 
 _lock = threading.Lock()
 _buffers: dict[int, list[np.ndarray]] = {}  # size class -> 1-D uint8 buffers
@@ -88,8 +89,8 @@ def empty(shape: int | Sequence[int], dtype: np.dtype | type = np.float32) -> np
             buffer = np.empty(size, dtype=np.uint8)
             pool.append(buffer)
             _pooled_bytes += size
-            if _pooled_bytes > 2 * MAX_POOLED_BYTES:
-                _release(MAX_POOLED_BYTES)
+            if _pooled_bytes > MAX_POOLED_BYTES:
+                _release(MAX_POOLED_BYTES // 2)
         _last_use[id(buffer)] = _tick
         return buffer[:nbytes].view(dtype).reshape(shape)
 
