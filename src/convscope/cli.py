@@ -289,8 +289,8 @@ def _predict(args: argparse.Namespace) -> int:
             count += 1
         if args.json:
             print("]")
-    for path, reason in inputs.skipped:
-        print(f"convscope predict: skipped {path}: {reason}", file=sys.stderr)
+    for _, reason in inputs.skipped:  # each reason names its file
+        print(f"convscope predict: skipped: {reason}", file=sys.stderr)
     if count == 0:
         raise ValueError(f"None of the inputs could be used ({len(inputs.skipped)} skipped).")
     return 0
@@ -416,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--images",
         type=_positive_int,
         default=3,
-        help="how many test images when no inputs are given (at most 32: one figure each)",
+        help="how many test images when no inputs are given (at most 16: one figure each)",
     )
     p.add_argument(
         "--resize",

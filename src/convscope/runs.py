@@ -810,7 +810,7 @@ def history_of(run_dir: str | Path) -> dict[str, list[float]]:
 
 
 # Each image is one figure of every layer's feature maps (about a second each).
-MAX_VISUALIZE_IMAGES = 32
+MAX_VISUALIZE_IMAGES = 16
 
 
 def visualize_run(
