@@ -8,7 +8,9 @@ Linear(in_features=256, out_features=128, bias=True)
 
 ``simple`` is the two-convolution network used as the project's benchmark (W1),
 ``lenet5`` is LeCun et al.'s 1998 LeNet-5 in its modern form (ReLU, max pooling),
-``bn`` adds batch normalisation and a wider classifier for higher accuracy.
+``bn`` adds batch normalisation and a wider classifier for higher accuracy,
+``allconv`` has no fully connected layer at all: strided convolutions and global
+average pooling (:class:`~convscope.nn.AdaptiveAvgPool2d`) over per-class maps.
 Each preset's first fully connected layer takes as many features as its
 convolutional part produces for ``input_shape`` (found by running it once on a zero
 image), so presets work on any image size their pooling allows.
@@ -110,7 +112,38 @@ def bn(num_classes: int = 10, input_shape: InputShape = (1, 28, 28)) -> nn.Seque
     )
 
 
-PRESETS: dict[str, Callable[..., nn.Module]] = {"simple": simple, "lenet5": lenet5, "bn": bn}
+def allconv(num_classes: int = 10, input_shape: InputShape = (1, 28, 28)) -> nn.Sequential:
+    """All-convolutional net: strided convolutions instead of pooling, global average pooling
+    instead of a fully connected head (Springenberg et al., 2015; Lin et al., 2013).
+
+    Four 3×3 conv–BN–ReLU blocks (the second and fourth with stride 2, halving the size);
+    a 1×1 convolution then gives one feature map per class, and global average pooling
+    turns each map into that class's logit, whatever the image size. No Linear layer:
+    every weight is a filter. (Flatten only drops the two 1×1 axes.) 44,874 parameters
+    for 10 classes.
+    """
+    c = input_shape[0]
+    blocks: list[nn.Module] = []
+    for c_in, c_out, stride in ((c, 32, 1), (32, 32, 2), (32, 48, 1), (48, 48, 2)):
+        blocks += [
+            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(),
+        ]
+    return nn.Sequential(
+        *blocks,
+        nn.Conv2d(48, num_classes, 1),  # class-score maps
+        nn.AdaptiveAvgPool2d(1),  # (N, classes, 1, 1): each map's mean is its class logit
+        nn.Flatten(),  # (N, classes)
+    )
+
+
+PRESETS: dict[str, Callable[..., nn.Module]] = {
+    "simple": simple,
+    "lenet5": lenet5,
+    "bn": bn,
+    "allconv": allconv,
+}
 
 
 def build_model(
