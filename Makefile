@@ -53,5 +53,10 @@ bench: $(VENV)/.test-installed data
 notebook: $(VENV)/.test-installed data
 	OPENBLAS_NUM_THREADS=1 $(PY) scripts/run_notebook.py examples/chapter9_problem_set.ipynb --size full --output-dir build/notebooks
 
+.PHONY: docs
+# Chapter 9 answered by experiment: runs convscope.experiments, writes docs/chapter9.md + figures.
+docs: $(VENV)/.demo-installed data
+	$(VENV)/bin/convscope guide --out docs
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -360,6 +360,35 @@ def _explore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_guide(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "guide",
+        help="run the Chapter 9 experiments and write the guide (chapter9.md + figures)",
+        description="Run every experiment of convscope.experiments (Goodfellow et al., ch. 9) "
+        "and write OUT/chapter9.md and OUT/figures/*.png from their results.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--out", type=Path, default=Path("docs"), help="output folder")
+    p.add_argument(
+        "--scale",
+        choices=("full", "smoke"),
+        default="full",
+        help="full: the guide's numbers (minutes); smoke: tiny data (seconds)",
+    )
+    p.set_defaults(handler=_guide)
+
+
+def _guide(args: argparse.Namespace) -> int:
+    import time
+
+    from convscope.experiments.guide import write_guide
+
+    start = time.perf_counter()
+    path = write_guide(args.out, args.scale, log=lambda line: print(line, flush=True))
+    print(f"wrote {path} in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     codes = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items())
     parser = argparse.ArgumentParser(
@@ -454,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_datasets)
     _add_explore(sub)
+    _add_guide(sub)
     return parser
 
 
