@@ -98,6 +98,22 @@ def enable_grad(func: Callable | None = None) -> Any:
     return _GradMode(True)(func) if callable(func) else _GradMode(True)
 
 
+# --------------------------------------------------------------------------- versions
+
+
+class _Versions:
+    """How many in-place changes the process has seen (any tensor, any thread).
+
+    Each node records this epoch; backward compares the saved tensors' versions only
+    for nodes recorded before the latest in-place change, so the check costs one
+    comparison per node when nothing changed.
+    """
+
+    epoch = 0
+
+
+_versions = _Versions()
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -373,16 +389,19 @@ class Tensor:
             out._parents = tuple(parents)
             out._backward = backward
             out._op = op
-            if saves is True:  # (output, *parents) versions; -1 marks a value not read
-                out._saved_versions = (
-                    0 if out._vc is None else out._vc[0],
-                    *[0 if p._vc is None else p._vc[0] for p in parents],
-                )
-            elif saves:
-                out._saved_versions = tuple(
-                    (0 if t._vc is None else t._vc[0]) if keep else -1
-                    for t, keep in zip((out, *parents), saves, strict=True)
-                )
+            if saves is not False:
+                # (epoch, which values are read, their versions). Usually no tensor
+                # involved has a counter yet (all at version 0): the versions are then
+                # left implicit, and backward checks only if the epoch moved on.
+                counted = out._vc is not None
+                for p in parents:  # a plain loop: cheaper than any() on one or two parents
+                    if p._vc is not None:
+                        counted = True
+                        break
+                versions = None
+                if counted:
+                    versions = tuple(0 if t._vc is None else t._vc[0] for t in (out, *parents))
+                out._saved_versions = (_versions.epoch, saves, versions)
         return out
 
     @property
@@ -450,7 +469,8 @@ class Tensor:
                     f"Trying to backward through the graph a second time (at op {node._op!r}); "
                     "its saved arrays were freed. Pass retain_graph=True to the first backward()."
                 )
-            if node._saved_versions is not None:
+            saved = node._saved_versions
+            if saved is not None and saved[0] != _versions.epoch:  # an in-place change since
                 node._check_versions()
             parent_grads = node._backward(g)
             if not retain_graph:
@@ -475,10 +495,13 @@ class Tensor:
 
     def _check_versions(self) -> None:
         """Raise if a tensor this node's backward reads was changed in place since."""
+        _, reads, versions = self._saved_versions
         tensors = (self, *self._parents)
-        for k, (t, expected) in enumerate(zip(tensors, self._saved_versions, strict=True)):
+        reads = (True,) * len(tensors) if reads is True else reads
+        versions = versions or (0,) * len(tensors)
+        for k, (t, read, expected) in enumerate(zip(tensors, reads, versions, strict=True)):
             now = 0 if t._vc is None else t._vc[0]
-            if now == expected or expected < 0:
+            if now == expected or not read:
                 continue
             which = (
                 f"the output of op {self._op!r}" if k == 0 else f"input {k - 1} of op {self._op!r}"
@@ -575,6 +598,7 @@ class Tensor:
         backward cannot tell that a value it saved has changed (writes through ``.data``
         are untracked, as in PyTorch).
         """
+        _versions.epoch += 1
         if self._vc is None:
             self._vc = [1]
         else:
