@@ -11,14 +11,23 @@ from typing import Any
 
 import numpy as np
 
-from convscope import nn, viz
+from convscope import explain, nn, viz
 from convscope.data import to_float
 from convscope.report.findings import confused_pairs, epoch_timing, findings
 from convscope.report.render import ReportData, write_report
 from convscope.train import predict
+from convscope.viz.explanations import plot_explanations, plot_top_patches
 
 # How many test images (of different classes) the report follows through every layer.
 FEATURE_MAP_IMAGES = 3
+
+# "What the network looks at": how many correct and misclassified test images get
+# saliency and Grad-CAM maps, how many test images are searched for each channel's top
+# patches, and how many channels of the first two conv layers are shown.
+EXPLAINED_IMAGES = 3
+PATCH_IMAGES = 2000
+PATCH_CHANNELS = 4
+PATCHES_PER_CHANNEL = 6
 
 # Layers whose outputs the feature-map figure shows.
 FEATURE_LAYERS = (
@@ -67,6 +76,70 @@ def draw_filters_and_feature_maps(
         title = titles[i] if titles else None
         figure = viz.plot_feature_maps(outputs, image=image, title=title)
         written.append(viz.save_figure(figure, out_dir / f"feature_maps_{i}.png"))
+    return written
+
+
+def _conv_layers(model: nn.Module, image: np.ndarray) -> list[str]:
+    """Names of the Conv2d layers, in the order the model runs them."""
+    outputs = nn.capture_outputs(model, image[None], include=nn.Conv2d)
+    return list(outputs)
+
+
+def draw_explanations(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    confidence: np.ndarray,
+    classes: list[str],
+    out_dir: Path,
+) -> dict[str, Path]:
+    """The figures of "What the network looks at"; returns ``{figure key: path}``.
+
+    ``looks_at_maps``: saliency and Grad-CAM of the predicted class for the first
+    correct test images of different classes and the most confident mistakes.
+    ``looks_at_patches``: for the first two conv layers, the channels with the largest
+    responses and the test patches (receptive fields) that excite them most.
+    """
+    written: dict[str, Path] = {}
+    correct = np.flatnonzero(predicted == labels)
+    wrong = np.flatnonzero(predicted != labels)
+    chosen = [int(correct[i]) for i in _one_per_class(labels[correct], EXPLAINED_IMAGES)]
+    chosen += wrong[np.argsort(-confidence[wrong], kind="stable")][:EXPLAINED_IMAGES].tolist()
+    if not chosen:
+        return written
+    floats = to_float(images[chosen])
+    convs = _conv_layers(model, floats[0])
+    maps: dict[str, list[np.ndarray]] = {"saliency": []}
+    if convs:
+        maps["Grad-CAM"] = []
+    for image, target in zip(floats, predicted[chosen]):
+        maps["saliency"].append(explain.saliency(model, image, int(target)))
+        if convs:
+            maps["Grad-CAM"].append(explain.grad_cam(model, image, int(target)))
+    titles = [
+        f"{'✓' if labels[i] == predicted[i] else '✗'} true {classes[labels[i]]}, "
+        f"predicted {classes[predicted[i]]}"
+        for i in chosen
+    ]
+    path = out_dir / "looks_at_maps.png"
+    viz.save_figure(
+        plot_explanations(floats, {k: np.stack(v) for k, v in maps.items()}, titles), path
+    )
+    written["looks_at_maps"] = path
+    rows = []
+    for layer in convs[:2]:
+        top = explain.max_activating(
+            model, images[:PATCH_IMAGES], layer, None, k=PATCHES_PER_CHANNEL
+        )
+        strongest = np.argsort([-t["values"][0] for t in top], kind="stable")[:PATCH_CHANNELS]
+        rows += [
+            (f"layer {layer}, ch. {c}", top[c]["patches"], top[c]["values"]) for c in strongest
+        ]
+    if rows:
+        path = out_dir / "looks_at_patches.png"
+        viz.save_figure(plot_top_patches(rows), path)
+        written["looks_at_patches"] = path
     return written
 
 
@@ -148,6 +221,10 @@ def build_report(
             confidence[worst],
             classes,
         )
+
+    figures.update(
+        draw_explanations(model, x_test, y_test, predicted, confidence, classes, figures_dir)
+    )
 
     summary = nn.summary(model, tuple(x_test.shape[1:]))
     train_size = int(dataset_info.get("train images", 0))

@@ -28,12 +28,13 @@ SECTIONS: list[tuple[str, str]] = [
     ("filters", "Learned filters of the first layer"),
     ("feature-maps", "Feature maps"),
     ("misclassified", "Misclassified examples"),
+    ("looks-at", "What the network looks at"),
     ("timings", "Timings and throughput"),
 ]
 
 # Figures shown in each section (every ReportData.figures key starting with this
-# prefix, in order) and their caption.
-FIGURES: dict[str, tuple[str, str]] = {
+# prefix, in order) and their caption; a list for a section with several kinds.
+FIGURES: dict[str, tuple[str, str] | list[tuple[str, str]]] = {
     "training": ("curves", "Loss and accuracy per epoch, on training and validation data."),
     "results": ("per_class", "Test accuracy of each class."),
     "confusion": (
@@ -49,6 +50,18 @@ FIGURES: dict[str, tuple[str, str]] = {
         "What each layer outputs for a test image: one row per layer, its first channels.",
     ),
     "misclassified": ("misclassified", "Test images the model got wrong, most confident first."),
+    "looks-at": [
+        (
+            "looks_at_maps",
+            "Saliency |∂score/∂pixel| and Grad-CAM of the predicted class's score (its "
+            "logit), for correct (✓) and misclassified (✗) test images; bright = important.",
+        ),
+        (
+            "looks_at_patches",
+            "For the strongest channels of the first two conv layers: the test patches "
+            "(each unit's receptive field) that excite them most, with the activation.",
+        ),
+    ],
 }
 
 
@@ -95,10 +108,14 @@ class ReportData:
 
 def _section_figures(data: ReportData, anchor: str) -> list[tuple[Path, str]]:
     """(path, caption) of every figure shown in a section."""
-    if anchor not in FIGURES:
-        return []
-    prefix, caption = FIGURES[anchor]
-    return [(path, caption) for key, path in data.figures.items() if key.startswith(prefix)]
+    kinds = FIGURES.get(anchor, [])
+    kinds = [kinds] if isinstance(kinds, tuple) else kinds
+    return [
+        (path, caption)
+        for prefix, caption in kinds
+        for key, path in data.figures.items()
+        if key.startswith(prefix)
+    ]
 
 
 # --------------------------------------------------------------------------- shared tables
@@ -186,6 +203,18 @@ def _sections(data: ReportData) -> dict[str, dict[str, Any]]:
         "filters": {},
         "feature-maps": {},
         "misclassified": {},
+        "looks-at": {
+            "paragraphs": [
+                "Saliency shows which pixels would change the class score most if they "
+                "changed (Simonyan et al., 2014); Grad-CAM weighs the last convolution's "
+                "feature maps by how much each raises the score (Selvaraju et al., 2017). "
+                "Both explain the score of the predicted class. The command convscope explore RUN "
+                "shows them for any image and class, with occlusion maps and the arithmetic "
+                "of every unit."
+            ]
+            if any(k.startswith("looks_at") for k in data.figures)
+            else ["No test image to explain."]
+        },
         "timings": {"kv": data.timings},
     }
 
