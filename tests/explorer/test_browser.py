@@ -154,6 +154,32 @@ def test_clicking_a_unit_shows_unit_arithmetic(page, explorer):
     shot(page, "unit.png")
 
 
+def test_every_layer_shows_its_arithmetic(page, explorer):
+    """A click on the last map (or feature) of each layer: the formula is the server's."""
+    image = current_input(page)
+    for layer in explorer.info()["layers"]:
+        shape = layer["shape"]
+        channel = shape[0] - 1
+        index = channel if len(shape) == 3 else 0  # a vector layer is one strip
+        selector = f"canvas[data-layer='{layer['name']}'][data-channel='{index}']"
+        canvas = page.find_element("css selector", selector)
+        page.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+        version = page.execute_script("return document.getElementById('unit-view').dataset.version")
+        # A click at the canvas's centre: unit (C−1, H//2, W//2), or feature F//2.
+        page.execute_script(
+            "const c = arguments[0], r = c.getBoundingClientRect();"
+            "c.dispatchEvent(new MouseEvent('click', {clientX: r.left + r.width / 2,"
+            " clientY: r.top + r.height / 2, bubbles: true}))",
+            canvas,
+        )
+        wait(page, f"return document.getElementById('unit-view').dataset.version !== '{version}'")
+        unit = (channel, shape[1] // 2, shape[2] // 2) if len(shape) == 3 else (shape[0] // 2, 0, 0)
+        expected = explain.unit_arithmetic(explorer.model, image, layer["name"], *unit)
+        assert page.find_element("id", "unit-formula").text == expected["formula"], layer
+        value = page.find_element("css selector", "#unit-terms dd[data-term='value']").text
+        assert value == f"{expected['value']:.4f}"
+
+
 def test_grad_cam_overlay(page, explorer):
     from selenium.webdriver.support.ui import Select
 
