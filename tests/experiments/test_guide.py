@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from convscope import experiments
+from convscope import cli, experiments
 from convscope.experiments import guide
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -24,15 +24,16 @@ def test_committed_guide_was_generated_by_the_current_code():
         assert figure.is_file() and figure.stat().st_size <= 120_000
 
 
-def test_smoke_guide_has_every_section(tmp_path):
-    lines = []
-    path = guide.write_guide(tmp_path, "smoke", log=lines.append)
-    text = path.read_text(encoding="utf-8")
+def test_smoke_guide_from_the_command_line_has_every_section(tmp_path, capsys):
+    assert cli.main(["guide", "--out", str(tmp_path), "--scale", "smoke"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith(f"wrote {tmp_path / 'chapter9.md'} in ")
+    text = (tmp_path / "chapter9.md").read_text(encoding="utf-8")
     assert guide.read_stamp(text) == ("smoke", experiments.code_hash())
     for section in [f"## 9.{i} " for i in range(1, 12)] + ["## The problem set's seven questions"]:
         assert section in text
     assert all(f"**{q}." in text for q in range(1, 8))
-    assert len(lines) == len(experiments.EXPERIMENTS)
+    assert len(lines) == len(experiments.EXPERIMENTS) + 1  # one line each, then the total
     for name in guide.re.findall(r"\(figures/(\w+)\.png\)", text):
         assert (tmp_path / "figures" / f"{name}.png").is_file()
 

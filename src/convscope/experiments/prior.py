@@ -54,7 +54,9 @@ BUILDERS = {"CNN": small_cnn, "MLP": mlp, "locally connected": local_net}
 @dataclass
 class PriorResult(Result):
     sizes: list[int]
-    epochs: list[int]  # per size: every model sees at least `min_samples` examples
+    min_samples: int  # every model sees at least this many examples (epochs × size)
+    epochs: list[int]  # per size
+    test_images: int
     models: list[str]
     parameters: dict[str, int]
     accuracy: dict[str, list[float]]  # per model, per training-set size
@@ -89,7 +91,9 @@ def strong_prior(scale: str = "full", seed: int = 0) -> PriorResult:
                 params[name] = model.num_parameters()
     return PriorResult(
         sizes=sizes,
+        min_samples=min_samples,
         epochs=epochs,
+        test_images=len(x_test),
         models=list(BUILDERS),
         parameters=params,
         accuracy=acc,
