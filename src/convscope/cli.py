@@ -360,6 +360,73 @@ def _explore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a run's model as ONNX (checked by onnx.checker, compared with onnxruntime)",
+        description="Write the run's trained model as an ONNX file (opset 21, symbolic batch "
+        "axis) that onnxruntime, PyTorch tools or a GPU runtime can run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    _add_run_dir(p)
+    p.add_argument("output", type=Path, help="the .onnx file to write")
+    p.add_argument(
+        "--fixed-batch", type=_positive_int, default=None, metavar="N",
+        help="fix the batch size to N instead of a symbolic batch axis",
+    )  # fmt: skip
+    p.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from convscope.onnx import export
+    from convscope.runs import load_run, read_run_info
+
+    _, model = load_run(args.run_dir, args.checkpoint)
+    shape = tuple(read_run_info(args.run_dir)["input_shape"])
+    batch = args.fixed_batch or 1
+    example = np.random.default_rng(0).random((batch, *shape), dtype=np.float32)
+    export(model, example, args.output, dynamic_batch=args.fixed_batch is None)
+    print(f"ONNX model: {args.output.resolve()}")
+    try:
+        import onnxruntime
+    except ImportError:
+        return 0
+    session = onnxruntime.InferenceSession(str(args.output), providers=["CPUExecutionProvider"])
+    runtime = session.run(None, {session.get_inputs()[0].name: example})[0]
+    diff = float(np.abs(runtime - model(example).numpy()).max())
+    print(f"onnxruntime gives the same logits (max abs difference {diff:.2g})")
+    return 0
+
+
+def _add_import(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import",
+        help="make a run directory from an ONNX model trained elsewhere",
+        description="Build a convscope model from an ONNX file (a chain of supported "
+        "operators, e.g. from torch.onnx.export) and write a run directory, so evaluate, "
+        "report, visualize and explore work on it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("model", type=Path, help="the .onnx file")
+    p.add_argument("--out", type=Path, required=True, help="the run directory to create")
+    p.add_argument(
+        "--dataset", default="auto", help="dataset to evaluate on (name or image folder)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a run already at --out")
+    p.set_defaults(handler=_import)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from convscope.run_import import import_onnx_run
+
+    run_dir = import_onnx_run(args.model, args.out, args.dataset, args.overwrite)
+    print(f"Run: {run_dir.resolve()}")
+    print(f"Next: convscope evaluate {run_dir}  |  convscope report {run_dir}")
+    return 0
+
+
 def _add_guide(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "guide",
@@ -484,6 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_datasets)
     _add_explore(sub)
     _add_guide(sub)
+    _add_export(sub)
+    _add_import(sub)
     return parser
 
 

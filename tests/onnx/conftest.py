@@ -7,6 +7,7 @@ import convscope
 from convscope import nn, optim
 from convscope.data import load_dataset
 from convscope.models import PRESETS, build_model
+from onnx_helpers import ort_run  # noqa: F401  (used by the tests here)
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -44,14 +45,6 @@ def trained_presets(test_images):
         convscope.manual_seed(0)
         models[name] = train_briefly(build_model(name), images, labels)
     return models
-
-
-def ort_run(path_or_proto, x):
-    import onnxruntime
-
-    source = path_or_proto if isinstance(path_or_proto, str) else path_or_proto.SerializeToString()
-    session = onnxruntime.InferenceSession(source, providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
 def report(label, diff):
