@@ -26,8 +26,10 @@ def test_grad_cam_of_conv_relu_linear_by_hand():
     np.testing.assert_allclose(
         explain.grad_cam(model, x, target, upsample=False), expected, atol=1e-6
     )
+    # Unit (i, j) of a valid 3×3 convolution is centred on input pixel (i + 1, j + 1).
+    edge = np.clip(np.arange(6) - 1, 0, 3)
     np.testing.assert_allclose(
-        explain.grad_cam(model, x, target), explain.resize_bilinear(expected, (6, 6)), atol=1e-6
+        explain.grad_cam(model, x, target), expected[edge][:, edge], atol=1e-6
     )
 
 
@@ -74,6 +76,27 @@ def test_grad_cam_on_a_chosen_layer_and_bad_layers():
         explain.grad_cam(model, x, 0, "nope")
     with pytest.raises(ValueError, match="has none"):
         explain.grad_cam(nn.Sequential(nn.Flatten(), nn.Linear(36, 2)), x, 0)
+
+
+def interpolate(grid: np.ndarray, centres: np.ndarray, size: int) -> np.ndarray:
+    """Linear interpolation between unit centres along both axes (np.interp holds the ends)."""
+    rows = np.stack(
+        [np.interp(np.arange(size), centres, grid[:, j]) for j in range(grid.shape[1])], 1
+    )
+    return np.stack([np.interp(np.arange(size), centres, rows[i]) for i in range(size)])
+
+
+def test_upsampled_map_puts_each_unit_at_its_receptive_field_centre():
+    convscope.manual_seed(2)
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(2, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 2 * 2, 2),
+    )  # fmt: skip
+    x = image((1, 8, 8))
+    small = explain.grad_cam(model, x, 1, upsample=False)  # (2, 2)
+    # Layer 4's unit i sees input rows 2i − 1 .. 2i + 6: its centre is row 2i + 2.5.
+    expected = interpolate(small, np.array([2.5, 4.5]), 8)
+    np.testing.assert_allclose(explain.grad_cam(model, x, 1), expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("shape,size", [((4, 4), (28, 28)), ((3, 5), (7, 4)), ((6, 6), (3, 3))])

@@ -2,10 +2,13 @@
 
 For feature maps ``A`` (K, h, w) of a layer and the class **score** ``y`` (the
 pre-softmax logit, see :mod:`convscope.explain`), each channel gets the weight
-``α_k = mean over (i, j) of ∂y/∂A[k, i, j]``; the map is ``ReLU(Σ_k α_k · A[k])``,
-resized (bilinearly) to the input's size. The default layer is the last convolution,
-taken after the batch norm and activation that directly follow it (the rectified maps
-the paper uses).
+``α_k = mean over (i, j) of ∂y/∂A[k, i, j]``; the map is ``ReLU(Σ_k α_k · A[k])``.
+It is brought to the input's size with each unit placed at the centre of its receptive
+field (:mod:`convscope.explain.receptive_field`), bilinear in between and constant
+beyond the outermost centres — so the heat sits over the pixels the units saw. (A plain
+resize of the h×w map to H×W, as most libraries do, shifts it by up to half a receptive
+field towards the borders.) The default layer is the last convolution, taken after the
+batch norm and activation that directly follow it (the rectified maps the paper uses).
 
 >>> import numpy as np
 >>> import convscope
@@ -26,7 +29,7 @@ import numpy as np
 
 from convscope.explain._common import as_batch, check_target, evaluating, scores
 from convscope.explain._trace import find_call, trace
-from convscope.explain.receptive_field import is_spatial
+from convscope.explain.receptive_field import input_box, is_spatial
 from convscope.nn.conv import Conv2d
 from convscope.nn.module import Module
 from convscope.tensor import Tensor
@@ -81,8 +84,8 @@ def grad_cam(
         target: class index.
         layer: dotted name of a layer with (N, K, h, w) output; default
             :func:`default_layer`.
-        upsample: resize the map to the input's (H, W) (bilinear, half-pixel centres as
-            PyTorch's ``interpolate(align_corners=False)``); else keep (h, w).
+        upsample: bring the map to the input's (H, W), each unit at the centre of its
+            receptive field (:func:`place_on_input`); else keep (h, w).
 
     Shape:
         Returns (H, W) (or (h, w)), non-negative, not normalised.
@@ -93,7 +96,8 @@ def grad_cam(
     batch = as_batch(x, "grad_cam")
     calls = trace(model, batch)
     layer = default_layer(model, batch) if layer is None else layer
-    call = calls[find_call(calls, layer)]
+    index = find_call(calls, layer)
+    call = calls[index]
     if call.output.ndim != 4:
         raise ValueError(
             f"grad_cam expected a layer with feature maps (N, C, H, W); layer {layer!r} "
@@ -110,11 +114,55 @@ def grad_cam(
     activations, grads = held["A"].data[0], held["A"].grad[0]  # (K, h, w) each
     weights = grads.mean(axis=(1, 2))  # α_k
     cam = np.maximum(np.tensordot(weights, activations, axes=1), 0)  # (h, w)
-    return resize_bilinear(cam, batch.shape[2:]) if upsample else cam
+    return place_on_input(cam, *field_centres(calls, index), batch.shape[2:]) if upsample else cam
+
+
+def field_centres(calls: list, index: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Input position (row, col) of the receptive-field centre of unit (0, 0) of call
+    ``index``, and the step (the jump) between neighbouring units' centres."""
+    t, l, b, r = input_box(calls, index, 0, 0)
+    t1, l1, b1, r1 = input_box(calls, index, 1, 1)
+    first = ((t + b - 1) / 2, (l + r - 1) / 2)
+    return first, ((t1 + b1 - 1) / 2 - first[0], (l1 + r1 - 1) / 2 - first[1])
+
+
+def place_on_input(
+    grid: np.ndarray,
+    first: tuple[float, float],
+    step: tuple[float, float],
+    size: tuple[int, int],
+) -> np.ndarray:
+    """An (h, w) map of units as an (H, W) image: unit (i, j) at input position
+    ``first + (i, j)·step``, bilinear in between, the edge value beyond.
+
+    >>> place_on_input(np.array([[0.0, 1.0]]), (0.0, 1.0), (1.0, 2.0), (1, 5)).tolist()
+    [[0.0, 0.0, 0.5, 1.0, 1.0]]
+    """
+    rows = (np.arange(size[0]) - first[0]) / step[0]
+    cols = (np.arange(size[1]) - first[1]) / step[1]
+    return _bilinear(grid, rows, cols)
+
+
+def _bilinear(image: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``image`` sampled at fractional positions ``rows`` × ``cols`` (clamped to it)."""
+    h, w = image.shape
+
+    def weights(pos: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pos = np.clip(pos, 0, n - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, n - 1)
+        return lo, hi, (pos - lo).astype(image.dtype)
+
+    r0, r1, fr = weights(rows, h)
+    c0, c1, fc = weights(cols, w)
+    out = image[r0] * (1 - fr)[:, None] + image[r1] * fr[:, None]  # (H, w)
+    return out[:, c0] * (1 - fc) + out[:, c1] * fc  # (H, W)
 
 
 def resize_bilinear(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize a 2-D map to ``size`` = (H, W) bilinearly, with half-pixel centres.
+    """Resize a 2-D map to ``size`` = (H, W) bilinearly, with half-pixel centres (the
+    plain resize most Grad-CAM implementations use; :func:`grad_cam` places units at
+    their receptive fields' centres instead).
 
     Output pixel ``i`` samples the input at ``(i + ½)·h/H − ½`` (clamped to the edge),
     as ``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)``.
@@ -122,16 +170,7 @@ def resize_bilinear(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     >>> resize_bilinear(np.array([[0.0, 1.0]]), (1, 4)).round(2).tolist()
     [[0.0, 0.25, 0.75, 1.0]]
     """
-    h, w = image.shape
-    H, W = size
-
-    def weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = np.maximum((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0)
-        lo = np.minimum(np.floor(pos).astype(int), n_in - 1)
-        hi = np.minimum(lo + 1, n_in - 1)
-        return lo, hi, (pos - lo).astype(image.dtype)
-
-    r0, r1, fr = weights(h, H)
-    c0, c1, fc = weights(w, W)
-    rows = image[r0] * (1 - fr)[:, None] + image[r1] * fr[:, None]  # (H, w)
-    return rows[:, c0] * (1 - fc) + rows[:, c1] * fc  # (H, W)
+    (h, w), (H, W) = image.shape, size
+    rows = (np.arange(H) + 0.5) * h / H - 0.5
+    cols = (np.arange(W) + 0.5) * w / W - 0.5
+    return _bilinear(image, rows, cols)
