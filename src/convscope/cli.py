@@ -123,7 +123,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default=d.model,
-        help="preset (simple, lenet5, bn) or a Python file defining build_model()",
+        help="preset (simple, lenet5, bn, allconv) or a Python file defining build_model()",
     )
     p.add_argument("--epochs", type=_positive_int, default=d.epochs, help="training epochs")
     p.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help="mini-batch size")
@@ -531,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_report)
 
     p = sub.add_parser("summary", help="layer-by-layer summary of a model", formatter_class=fmt)
-    p.add_argument("model", help="preset (simple, lenet5, bn) or a Python model file")
+    p.add_argument("model", help="preset (simple, lenet5, bn, allconv) or a Python model file")
     p.add_argument(
         "--input-shape",
         type=_positive_int,

@@ -149,7 +149,7 @@ PRESETS: dict[str, Callable[..., nn.Module]] = {
 def build_model(
     name_or_path: str, num_classes: int = 10, input_shape: InputShape = (1, 28, 28)
 ) -> nn.Module:
-    """Build a preset by name (``simple``, ``lenet5``, ``bn``) or load a model file.
+    """Build a preset by name (``simple``, ``lenet5``, ``bn``, ``allconv``) or a model file.
 
     Args:
         name_or_path: preset name, or path to a ``.py`` model file.

@@ -158,10 +158,14 @@ def _pool_geometry(node: _Node, shape: Shape) -> dict[str, Any]:
         *same_padding(shape[2], kernel[0], stride[0]),
         *same_padding(shape[3], kernel[1], stride[1]),
     )
+    # Symmetric padding as given; else extra end padding read as the ceil-mode overhang
+    # (how convscope writes ceil mode), else TensorFlow's 'same'.
     candidates: list[tuple[Any, bool]] = []
-    if (top, left) == (bottom, right) or pads == same:
-        candidates.append(((top, left) if (top, left) == (bottom, right) else "same", ceil))
-    candidates.append(((top, left), True))  # extra end padding = ceil-mode overhang
+    if (top, left) == (bottom, right):
+        candidates.append(((top, left), ceil))
+    candidates.append(((top, left), True))
+    if pads == same:
+        candidates.append(("same", ceil))
     for padding, ceil_mode in candidates:
         pad_h, pad_w = (top, left) if padding != "same" else (0, 0)
         if padding != "same" and (2 * pad_h > kernel[0] or 2 * pad_w > kernel[1]):
@@ -583,6 +587,17 @@ def load(path: str | os.PathLike) -> nn.Sequential:
         ONNXImportError: an unsupported operator (naming it and its node), attribute or
             graph structure.
         ImportError: the ``onnx`` package is missing.
+
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> from convscope.onnx import export
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True))
+    >>> load(export(model, np.zeros((1, 1, 9, 9), np.float32)))
+    Sequential(
+      (0): Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1))
+      (1): ReLU()
+      (2): MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=1, ceil_mode=True)
+    )
     """
     onnx = _require("onnx")
     model = path if isinstance(path, onnx.ModelProto) else onnx.load(os.fspath(path))
