@@ -18,11 +18,13 @@ from convscope.tensor import (
     as_tensor,
     cat,
     concatenate,
+    einsum,
     enable_grad,
     is_grad_enabled,
     no_grad,
     ones,
     stack,
+    where,
     zeros,
 )
 
@@ -58,4 +60,6 @@ __all__ = [
     "set_rng_state",
     "stack",
     "zeros",
+    "einsum",
+    "where",
 ]

@@ -950,6 +950,53 @@ class Tensor:
         count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
         return self.sum(axis=axes, keepdims=keepdims) * (1.0 / count)
 
+    def var(
+        self,
+        axis: int | Sequence[int] | None = None,
+        correction: int = 1,
+        keepdims: bool = False,
+        *,
+        unbiased: bool | None = None,
+    ) -> Tensor:
+        """Variance over ``axis``: ``Σ (x − mean)² / (n − correction)``, as ``torch.var``.
+
+        Args:
+            axis: the axes to reduce (all when None).
+            correction: subtracted from the count n. 1 (the default, as PyTorch) gives
+                the unbiased estimate, 0 the population variance. ``n <= correction``
+                gives inf or nan, as in PyTorch.
+            keepdims: keep the reduced axes with length 1.
+            unbiased: PyTorch's older spelling: True is ``correction=1``, False ``0``.
+
+        >>> Tensor([1.0, 2.0, 3.0, 4.0]).var()
+        Tensor(1.6666666)
+        >>> Tensor([1.0, 2.0, 3.0, 4.0]).var(correction=0)
+        Tensor(1.25)
+        """
+        if unbiased is not None:
+            correction = int(bool(unbiased))
+        axes = _normalize_axis(axis, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
+        centred = self - self.mean(axis=axes, keepdims=True)
+        squares = (centred * centred).sum(axis=axes, keepdims=keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):  # n <= correction: inf or nan
+            return squares / float(max(count - correction, 0))
+
+    def std(
+        self,
+        axis: int | Sequence[int] | None = None,
+        correction: int = 1,
+        keepdims: bool = False,
+        *,
+        unbiased: bool | None = None,
+    ) -> Tensor:
+        """Standard deviation, ``sqrt(var(...))``; arguments as :meth:`var` (``torch.std``).
+
+        >>> Tensor([[1.0, 3.0], [2.0, 6.0]]).std(axis=1, correction=0)
+        Tensor([1., 2.])
+        """
+        return self.var(axis, correction, keepdims, unbiased=unbiased).sqrt()
+
     def _extremum(self, reduce: Callable, axis: Any, keepdims: bool, op: str) -> Tensor:
         axes = _normalize_axis(axis, self.ndim)
         a = self.data
@@ -1044,6 +1091,131 @@ class Tensor:
             out, (self,), lambda g: (g.reshape(source),), "unsqueeze", saves=False
         )
 
+    def expand(self, *sizes: int | Sequence[int]) -> Tensor:
+        """A broadcast view with ``sizes`` (as ``torch.Tensor.expand``); no copy.
+
+        ``-1`` keeps a dimension; only dimensions of size 1 can grow, and new ones can
+        be added in front. The gradient sums over the expanded dimensions.
+
+        Raises:
+            ValueError: a size that does not match a non-singleton dimension.
+
+        >>> Tensor([[1.0], [2.0]]).expand(2, 3)
+        Tensor([[1., 1., 1.],
+                [2., 2., 2.]])
+        """
+        sizes = tuple(_shape_arg(sizes))
+        extra = len(sizes) - self.ndim
+        if extra < 0:
+            raise ValueError(
+                f"expand expected at least {self.ndim} sizes for a tensor of shape {self.shape}; "
+                f"received {sizes}."
+            )
+        shape = []
+        for k, size in enumerate(sizes):
+            current = self.shape[k - extra] if k >= extra else None
+            if size == -1 and current is not None:
+                size = current
+            if (
+                not isinstance(size, (int, np.integer))
+                or size < 0
+                or (current not in (None, 1, size))
+            ):
+                raise ValueError(
+                    f"expand: the expanded size ({size}) must match the existing size ({current}) "
+                    f"at non-singleton dimension {k}; received sizes {sizes} for a tensor of "
+                    f"shape {self.shape}."
+                )
+            shape.append(int(size))
+        out = np.broadcast_to(self.data, tuple(shape))  # read-only view
+        # The engine sums the gradient back to self's shape (unbroadcast).
+        return Tensor.from_op(out, (self,), lambda g: (g,), "expand", saves=False)
+
+    def split(self, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple:
+        """Views of consecutive pieces along ``axis`` (as ``torch.split``).
+
+        Args:
+            split_size_or_sections: an int (pieces of that size, the last one possibly
+                smaller) or a list of sizes summing to the axis length.
+            axis: the axis to cut.
+
+        Raises:
+            ValueError: a non-positive size, or sizes that do not sum to the length.
+
+        >>> [t.shape for t in Tensor(np.zeros((5, 2))).split(2)]
+        [(2, 2), (2, 2), (1, 2)]
+        """
+        (axis,) = _normalize_axis(axis, self.ndim)
+        length = self.shape[axis]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size < 1:
+                raise ValueError(f"split expected a positive split size; received {size}.")
+            sizes = [min(size, length - start) for start in range(0, length, size)] or [0]
+        else:
+            sizes = [int(n) for n in split_size_or_sections]
+            if sum(sizes) != length or any(n < 0 for n in sizes):
+                raise ValueError(
+                    f"split expected non-negative sizes summing to {length} (the length of axis "
+                    f"{axis}); received {list(split_size_or_sections)}."
+                )
+        pieces, start = [], 0
+        for n in sizes:
+            index = (slice(None),) * axis + (slice(start, start + n),)
+            pieces.append(self[index])
+            start += n
+        return tuple(pieces)
+
+    def gather(self, axis: int, index: ArrayLike) -> Tensor:
+        """``out[i][j] = self[index[i][j]][j]`` for ``axis=0`` and so on (``torch.gather``).
+
+        ``index`` has as many dimensions as ``self``; along the other axes it may be
+        shorter than ``self``. The gradient adds into the gathered positions (an
+        index picked twice gets both contributions).
+
+        Raises:
+            ValueError: index of another rank, too large along an axis, or out of range.
+            TypeError: a non-integer index.
+
+        >>> Tensor([[1.0, 2.0], [3.0, 4.0]]).gather(1, np.array([[0, 0], [1, 0]]))
+        Tensor([[1., 1.],
+                [4., 3.]])
+        """
+        (axis,) = _normalize_axis(axis, self.ndim)
+        idx = np.asarray(_raw(index))
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"gather expected an integer index; received dtype {idx.dtype}.")
+        if idx.ndim != self.ndim or any(
+            n > m for k, (n, m) in enumerate(zip(idx.shape, self.shape, strict=True)) if k != axis
+        ):
+            raise ValueError(
+                f"gather expected an index with {self.ndim} dimensions, no longer than the input "
+                f"{self.shape} except along axis {axis}; received shape {idx.shape}."
+            )
+        size = self.shape[axis]
+        if idx.size and (idx.min() < -size or idx.max() >= size):
+            bad = idx.max() if idx.max() >= size else idx.min()
+            raise ValueError(
+                f"gather: index {bad} is out of bounds for axis {axis} with size {size}."
+            )
+        region = tuple(slice(0, n) if k != axis else slice(None) for k, n in enumerate(idx.shape))
+        out = np.take_along_axis(self.data[region], idx, axis=axis)
+        shape, dtype = self.shape, self.dtype
+        # Where each output value came from: open grids for the other axes.
+        where = list(np.ix_(*[np.arange(n) for n in idx.shape]))
+        where[axis] = idx
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            full = np.zeros(shape, dtype=dtype)
+            np.add.at(full, tuple(where), g)
+            return (full,)
+
+        return Tensor.from_op(out, (self,), backward, "gather", saves=False)
+
+    def where(self, condition: ArrayLike, other: ArrayLike) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (``torch.Tensor.where``)."""
+        return where(condition, self, other)
+
     def __getitem__(self, index: Any) -> Tensor:
         index = _unwrap_index(index)
         out = self.data[index]
@@ -1115,6 +1287,137 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
         return list(np.moveaxis(g, axis, 0))  # views, one per input
 
     return Tensor.from_op(out, parts, backward, "stack", saves=False)
+
+
+def where(condition: ArrayLike, input: ArrayLike, other: ArrayLike) -> Tensor:
+    """Elementwise choice (``torch.where``): ``input`` where ``condition`` holds, else ``other``.
+
+    The three broadcast together; the gradient goes to ``input`` where the condition
+    holds and to ``other`` elsewhere (summed over broadcast axes).
+
+    >>> where(np.array([True, False]), Tensor([1.0, 2.0]), 0.0)
+    Tensor([1., 0.])
+    """
+    cond = np.asarray(_raw(condition))
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where expected a boolean condition; received dtype {cond.dtype}.")
+    a = as_tensor(input)
+    b = a._operand(other) if not isinstance(other, Tensor) else other
+    x, y = a.data, b.data
+    if x.dtype is not y.dtype:
+        x, y = _promote(x, y)
+    try:
+        out = np.where(cond, x, y)
+    except ValueError:
+        raise ValueError(
+            f"where expected condition, input and other to broadcast together; received shapes "
+            f"{cond.shape}, {x.shape} and {y.shape}."
+        ) from None
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        zero = np.zeros((), dtype=g.dtype)
+        return (
+            np.where(cond, g, zero) if a.requires_grad else None,
+            np.where(cond, zero, g) if b.requires_grad else None,
+        )
+
+    return Tensor.from_op(out, (a, b), backward, "where", saves=False)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parse_einsum(equation: str, ndims: list[int]) -> tuple[list[str], str]:
+    """Subscripts per operand and for the output, with ``...`` spelled out as letters."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(ndims):
+        raise ValueError(
+            f"einsum expected {len(inputs)} operand(s) for {equation!r}; received {len(ndims)}."
+        )
+    used = set(equation) - set(".,->")
+    if not used <= set(_LETTERS):
+        raise ValueError(f"einsum expected subscripts made of letters; received {equation!r}.")
+    spare = "".join(c for c in _LETTERS if c not in used)
+    # ``...`` covers the dimensions the letters leave over, aligned to the right.
+    counts = [ndim - (len(sub) - 3) if "..." in sub else 0 for sub, ndim in zip(inputs, ndims)]
+    ellipsis = spare[: max(counts, default=0)]
+    for k, (sub, ndim, n) in enumerate(zip(inputs, ndims, counts, strict=True)):
+        if "..." in sub and n >= 0:
+            inputs[k] = sub.replace("...", ellipsis[len(ellipsis) - n :])
+        if len(inputs[k]) != ndim:
+            raise ValueError(
+                f"einsum: operand {k} has {ndim} dimension(s) but subscripts {sub!r} name "
+                f"{len(sub.replace('...', ''))}."
+            )
+    if arrow:
+        output = rhs.replace("...", ellipsis)
+    else:  # implicit: the letters used once, in alphabetical order, after the ellipsis
+        letters = "".join(inputs)
+        output = ellipsis + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ellipsis)
+        )
+    return inputs, output
+
+
+def einsum(equation: str, *operands: ArrayLike) -> Tensor:
+    """Einstein summation (``torch.einsum``), differentiable in every operand.
+
+    ``einsum("ij,jk->ik", a, b)`` is ``a @ b``; ``"ii->i"`` the diagonal; ``"bij->bji"``
+    a transpose; without ``->`` the output keeps the letters used once, sorted.
+    ``...`` stands for the leading dimensions, which must have equal sizes.
+
+    The gradient of operand k is again an einsum: of the output gradient with the
+    other operands, onto k's letters; letters summed in k alone are broadcast back,
+    and a letter repeated in k (a diagonal) receives it on that diagonal.
+
+    Raises:
+        ValueError: subscripts that do not fit the operands.
+
+    >>> einsum("ij,j->i", Tensor([[1.0, 2.0], [3.0, 4.0]]), Tensor([1.0, 1.0]))
+    Tensor([3., 7.])
+    """
+    tensors = [as_tensor(t) for t in operands]
+    inputs, output = _parse_einsum(equation, [t.ndim for t in tensors])
+    arrays = [t.data for t in tensors]
+    dtype = arrays[0].dtype
+    for a in arrays[1:]:
+        dtype = _result_dtype(np.empty((1,), dtype), a)
+    arrays = [a.astype(dtype, copy=False) for a in arrays]
+    spec = ",".join(inputs) + "->" + output
+    try:
+        out = np.einsum(spec, *arrays, optimize=len(arrays) > 2)
+    except ValueError as err:
+        raise ValueError(
+            f"einsum {equation!r} does not fit operands of shapes "
+            f"{[a.shape for a in arrays]}: {err}"
+        ) from None
+
+    def backward(g: np.ndarray) -> list[np.ndarray | None]:
+        grads: list[np.ndarray | None] = []
+        for k, t in enumerate(tensors):
+            if not t.requires_grad:
+                grads.append(None)
+                continue
+            sub, others = inputs[k], inputs[:k] + inputs[k + 1 :]
+            rest = arrays[:k] + arrays[k + 1 :]
+            reachable = set(output).union(*others)
+            unique = "".join(dict.fromkeys(sub))  # k's letters, once each, in order
+            target = "".join(c for c in unique if c in reachable)
+            grad = np.einsum(",".join([output, *others]) + "->" + target, g, *rest, optimize=True)
+            size = dict(zip(sub, arrays[k].shape, strict=True))
+            if target != unique:  # letters summed in k alone: d/dx of a sum is 1 for each term
+                grad = grad.reshape([size[c] if c in target else 1 for c in unique])
+                grad = np.broadcast_to(grad, [size[c] for c in unique])
+            if unique != sub:  # a repeated letter: the gradient lives on the diagonal
+                full = np.zeros(arrays[k].shape, dtype=g.dtype)
+                np.einsum(f"{sub}->{unique}", full)[...] = grad  # a writable diagonal view
+                grad = full
+            grads.append(grad)
+        return grads
+
+    return Tensor.from_op(np.asarray(out), tensors, backward, "einsum")
 
 
 def _elementwise(name: str) -> Callable[[ArrayLike], Tensor]:
