@@ -32,7 +32,7 @@ def batch(seed: int = 0, n: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
     return x, rng.integers(0, 10, n).astype(np.int64)
 
 
-def convscope_step(model_name: str, x: np.ndarray, y: np.ndarray):
+def convscope_step(model_name: str, x: np.ndarray, y: np.ndarray, workers: int = 1):
     """(model, step()) for convscope; the model's weights initialise PyTorch's too."""
     import convscope
     from convscope import nn, optim
@@ -45,10 +45,12 @@ def convscope_step(model_name: str, x: np.ndarray, y: np.ndarray):
     loss_fn = nn.CrossEntropyLoss()
     xt, yt = convscope.Tensor(x), convscope.Tensor(y)
 
+    from convscope.train.parallel import data_parallel, forward_backward
+
     def step() -> float:
         opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
+        with data_parallel(workers):
+            _, loss = forward_backward(model, loss_fn, xt, yt)
         opt.step()
         return float(loss.item())
 
@@ -107,10 +109,12 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(model_name: str, steps: int, block: int, warmup: int, with_torch: bool) -> dict:
+def measure(
+    model_name: str, steps: int, block: int, warmup: int, with_torch: bool, workers: int = 1
+) -> dict:
     """Median ms/step and faults/step for convscope (and PyTorch), alternating blocks."""
     x, y = batch()
-    model, ours = convscope_step(model_name, x, y)
+    model, ours = convscope_step(model_name, x, y, workers)
     theirs = None
     if with_torch:
         state = {k: np.asarray(v) for k, v in model.state_dict().items()}
@@ -147,6 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--workers", type=int, default=1, help="convscope data-parallel threads")
     args = parser.parse_args(argv)
     limits = None
     with_torch = not args.no_torch
@@ -161,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
         limits = threadpool_limits(args.threads, user_api="blas")
         if with_torch:
             torch.set_num_threads(args.threads)
-    res = measure(args.model, args.steps, args.block, args.warmup, with_torch)
+    res = measure(args.model, args.steps, args.block, args.warmup, with_torch, args.workers)
     line = [f"{args.model}:"]
     for name, r in res.items():
         line.append(

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-MIN_BYTES = 256 * 1024  # smaller arrays come from malloc as usual
+MIN_BYTES = 64 * 1024  # smaller arrays come from malloc as usual
 MAX_POOLED_BYTES = 512 << 20  # beyond this, free buffers are released (512 MiB)
 
 _lock = threading.Lock()

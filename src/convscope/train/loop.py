@@ -36,6 +36,7 @@ from convscope.train.callbacks import Callback, CallbackList, ModelCheckpoint, s
 from convscope.train.evaluation import run_validation
 from convscope.train.history import History
 from convscope.train.inputs import as_batch, as_loader, num_images, resolve_loss, resolve_metrics
+from convscope.train.parallel import forward_backward
 from convscope.train.progress import EpochProgress
 
 Transform = Callable[[np.ndarray], np.ndarray]
@@ -328,9 +329,9 @@ class Trainer:
     def _train_step(self, x: Any, y: Any) -> tuple[float, int, dict[str, float]]:
         x, y = as_batch(x, y)
         self.optimizer.zero_grad()
-        output = self.model(x)
-        loss = self.loss_fn(output, y)
-        loss.backward()
+        # Data-parallel hook (train/parallel.py): forward + backward, split over worker
+        # threads inside `with data_parallel(n)`; otherwise model(x), loss, loss.backward().
+        output, loss = forward_backward(self.model, self.loss_fn, x, y)
         self.optimizer.step()
         n = len(y.data)
         value = float(loss.item())

@@ -9,11 +9,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import numpy as np
 
+from convscope import workspace
 from convscope.nn.functional.activation import _floating
 from convscope.random import generator
 from convscope.tensor import ArrayLike, Tensor, as_tensor
+
+_draws = threading.local()  # .generator: this thread's own generator for dropout, if set
+
+
+@contextlib.contextmanager
+def thread_generator(rng: np.random.Generator) -> Iterator[None]:
+    """Within this block, :func:`dropout` in *this thread* draws from ``rng``.
+
+    Data-parallel training runs micro-batches on worker threads; giving each its
+    own generator, seeded from :func:`convscope.random.generator` by the calling
+    thread, keeps seeded runs reproducible whatever the threads' timing.
+    """
+    previous = getattr(_draws, "generator", None)
+    _draws.generator = rng
+    try:
+        yield
+    finally:
+        _draws.generator = previous
+
+
+def _dropout_generator() -> np.random.Generator:
+    return getattr(_draws, "generator", None) or generator()
 
 
 def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> Tensor:
@@ -77,7 +104,7 @@ def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         g2 = g.reshape(-1, out_features)  # (rows, out): all leading dims as rows
         grads: list[np.ndarray | None] = [
-            g @ wd if x.requires_grad else None,  # dx = g W
+            np.matmul(g, wd, out=workspace.empty(a.shape, g.dtype)) if x.requires_grad else None,
             g2.T @ a.reshape(-1, in_features) if w.requires_grad else None,  # dW = gᵀ x
         ]
         if bias is not None:
@@ -125,14 +152,16 @@ def dropout(input: ArrayLike, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     a = x.data
     draw_dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
-    keep = generator().random(a.shape, dtype=draw_dtype) >= p  # P(keep) = 1 - p
+    draws = _dropout_generator().random(dtype=draw_dtype, out=workspace.empty(a.shape, draw_dtype))
+    keep = np.greater_equal(draws, p, out=workspace.empty(a.shape, bool))  # P(keep) = 1 - p
     scale = a.dtype.type(0.0 if p == 1 else 1.0 / (1.0 - p))
-    mask = keep * scale  # 0 or 1/(1-p), in a's dtype
+    mask = np.multiply(keep, scale, out=draws if draws.dtype == a.dtype else None)  # 0 or 1/(1-p)
+    out = np.multiply(a, mask, out=workspace.empty_like(a))
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
-        return (g * mask,)  # the forward mask, reused
+        return (np.multiply(g, mask, out=workspace.empty_like(mask)),)  # the forward mask
 
-    return Tensor.from_op(a * mask, (x,), backward, "dropout")
+    return Tensor.from_op(out, (x,), backward, "dropout")
 
 
 def flatten(input: ArrayLike, start_dim: int = 1, end_dim: int = -1) -> Tensor:
@@ -172,4 +201,19 @@ def flatten(input: ArrayLike, start_dim: int = 1, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return x.reshape(1)
     merged = int(np.prod(x.shape[start : end + 1]))
-    return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1 :])  # merged dims -> one
+    shape = x.shape[:start] + (merged,) + x.shape[end + 1 :]  # merged dims -> one
+    a = x.data
+    if a.flags.c_contiguous:
+        return x.reshape(shape)  # a view both ways
+    # A channels-last feature map: copy it into row-major order (the order PyTorch's
+    # flatten gives), and hand the gradient back in the map's own layout, so the op
+    # before (pooling, ReLU, a convolution) reads it in its memory order.
+    out = workspace.empty(a.shape, a.dtype)
+    np.copyto(out, a)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        grad = workspace.empty_like(a, g.dtype)  # stored like the input
+        np.copyto(grad, g.reshape(a.shape))  # (N, C, H, W) from (N, C·H·W)
+        return (grad,)
+
+    return Tensor.from_op(out.reshape(shape), (x,), backward, "flatten")

@@ -1,0 +1,224 @@
+"""Data-parallel training steps: micro-batches of one batch on a small thread pool.
+
+NumPy releases the GIL inside ufuncs and BLAS calls, so two Python threads each
+running the forward and backward pass of half a batch keep two cores busy with
+the elementwise work too — which 2-thread BLAS alone does not do (its second
+thread only helps inside matrix products, and spin-waits in between). One step:
+
+1. the batch is split into ``workers`` micro-batches along axis 0;
+2. each worker thread runs the model's forward pass on its micro-batch, through a
+   *replica* of the model whose parameters share the model's arrays but are
+   separate tensors (so the threads' gradients never race on one ``.grad``);
+3. the calling thread joins the outputs and computes the loss on the whole batch,
+   exactly as the single-threaded step does, and back-propagates it to the joined
+   output;
+4. each worker back-propagates its slice of that gradient through its graph;
+5. the replicas' gradients are summed into the model's parameters.
+
+Gradients equal the single-threaded step's up to the order of float summation
+(the weight gradients sum over the batch in two parts). BLAS runs one thread per
+worker while workers are enabled (threadpoolctl). Dropout in each micro-batch draws
+from its own generator, derived from :func:`convscope.random.generator`'s state by
+the calling thread, so seeded runs are reproducible (the masks differ from a
+1-worker run; the shuffling does not).
+Grad mode is per thread, and workers start with it enabled.
+
+Models whose forward pass depends on the whole batch — BatchNorm in training mode
+— cannot be split this way without changing their result: for them the step runs
+single-threaded (a warning says so once).
+
+>>> import numpy as np
+>>> from convscope import Tensor, nn
+>>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+>>> loss_fn = nn.CrossEntropyLoss()
+>>> x, y = Tensor(np.ones((8, 1, 2, 2), np.float32)), Tensor(np.arange(8) % 2)
+>>> with data_parallel(2):
+...     output, loss = forward_backward(model, loss_fn, x, y)
+>>> output.shape, model[1].weight.grad.shape
+((8, 2), (2, 4))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from convscope.nn import Module, Parameter
+from convscope.nn.functional.linear import thread_generator
+from convscope.random import generator
+from convscope.tensor import Tensor
+
+_state = threading.local()  # .workers: micro-batches per step in this thread (default 1)
+_pools: dict[int, ThreadPoolExecutor] = {}
+_warned: set[int] = set()
+_streams: dict[str, Any] = {}  # the global generator the dropout streams derive from, steps
+
+
+def workers() -> int:
+    """Micro-batches per training step in the calling thread (1: the plain step)."""
+    return getattr(_state, "workers", 1)
+
+
+@contextlib.contextmanager
+def data_parallel(n: int = 2) -> Iterator[None]:
+    """Within this block, training steps in this thread split each batch over ``n`` threads.
+
+    Args:
+        n: worker threads (and micro-batches); 1 turns data parallelism off.
+
+    Raises:
+        ValueError: ``n`` is not a positive int.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"data_parallel expected a number of workers >= 1; received {n!r}.")
+    previous = workers()
+    _state.workers = int(n)
+    limiter = _one_blas_thread() if n > 1 else None
+    try:
+        yield
+    finally:
+        _state.workers = previous
+        if limiter is not None:
+            limiter.restore_original_limits()
+
+
+def _one_blas_thread():
+    """Limit BLAS to one thread per worker (threadpoolctl), or None if not installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        warnings.warn(
+            "threadpoolctl is not installed: BLAS keeps its own thread count under "
+            "data_parallel, and its threads compete with the workers (pip install threadpoolctl).",
+            stacklevel=3,
+        )
+        return None
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    if n not in _pools:
+        _pools[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="convscope-dp")
+    return _pools[n]
+
+
+def _micro_batch_generators(n: int) -> list[np.random.Generator]:
+    """``n`` generators for this step's micro-batches, derived without advancing the global one.
+
+    They are spawned from the global generator's current state and a step counter
+    (reset when :func:`convscope.manual_seed` installs a new generator): seeded runs
+    are reproducible, and the global stream — the loader's shuffling — is the same as
+    in a single-threaded run.
+    """
+    g = generator()
+    if _streams.get("owner") is not g:
+        _streams.update(owner=g, count=0)
+    _streams["count"] += 1
+    state = g.bit_generator.state.get("state")
+    entropy = [int(v) for v in state.values()] if isinstance(state, dict) else [int(state or 0)]
+    sequence = np.random.SeedSequence(entropy, spawn_key=(_streams["count"],))
+    return [np.random.default_rng(child) for child in sequence.spawn(n)]
+
+
+def _batch_dependent(model: Module) -> bool:
+    """True if some layer's training-mode output depends on the whole batch (BatchNorm)."""
+    return any(m.training and "running_mean" in getattr(m, "_buffers", {}) for m in model.modules())
+
+
+def replicate(model: Module) -> tuple[Module, list[tuple[Parameter, Parameter]]]:
+    """A copy of ``model`` whose parameters are new tensors sharing the model's arrays.
+
+    Returns:
+        The replica and its ``(model parameter, replica parameter)`` pairs.
+    """
+    pairs: list[tuple[Parameter, Parameter]] = []
+
+    def copy_module(module: Module) -> Module:
+        clone = copy.copy(module)  # attributes shared: config, buffers, hooks
+        params = {}
+        for name, p in module._parameters.items():
+            if p is None:
+                params[name] = None
+                continue
+            twin = Parameter(p.data, requires_grad=p.requires_grad)  # same array, no copy
+            params[name] = twin
+            pairs.append((p, twin))
+        object.__setattr__(clone, "_parameters", params)
+        children = {k: None if c is None else copy_module(c) for k, c in module._modules.items()}
+        object.__setattr__(clone, "_modules", children)
+        return clone
+
+    return copy_module(model), pairs
+
+
+def forward_backward(
+    model: Module, loss_fn: Callable[[Any, Any], Tensor], x: Tensor, y: Tensor
+) -> tuple[Tensor, Tensor]:
+    """One training step's forward and backward pass: ``(output, loss)``; grads accumulate.
+
+    With one worker (the default) this is ``output = model(x); loss = loss_fn(output, y);
+    loss.backward()``. Inside :func:`data_parallel` the batch is split over the workers
+    as the module docstring describes.
+
+    Args:
+        model: the network (in training mode).
+        loss_fn: ``loss_fn(output, target)`` returning a scalar Tensor.
+        x: the input batch, split along axis 0.
+        y: the targets (not split: the loss sees the whole batch).
+
+    Returns:
+        The model's output for the whole batch and the loss.
+    """
+    n = min(workers(), len(x.data))
+    if x.requires_grad:  # the input's own gradient would need joining too: not split
+        n = 1
+    if n > 1 and _batch_dependent(model):
+        if id(model) not in _warned:
+            _warned.add(id(model))
+            warnings.warn(
+                f"{type(model).__name__} has BatchNorm layers in training mode: their batch "
+                "statistics would change if the batch were split, so its steps run on one "
+                "thread.",
+                stacklevel=2,
+            )
+        n = 1
+    if n == 1:
+        output = model(x)
+        loss = loss_fn(output, y)
+        loss.backward()
+        return output, loss
+
+    bounds = np.linspace(0, len(x.data), n + 1).astype(int)
+    parts = [x.data[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    replicas = [replicate(model) for _ in range(n)]
+    streams = _micro_batch_generators(n)  # one dropout stream per micro-batch
+    pool = _pool(n)
+
+    def forward(k: int) -> Tensor:
+        with thread_generator(streams[k]):
+            return replicas[k][0](Tensor(parts[k]))
+
+    outputs = list(pool.map(forward, range(n)))
+    joined = Tensor(np.concatenate([o.data for o in outputs]), requires_grad=True)
+    loss = loss_fn(joined, y)  # on the whole batch, as the single-threaded step
+    loss.backward()
+    grad = joined.grad
+
+    def backward(k: int) -> None:
+        if outputs[k].requires_grad:
+            outputs[k].backward(grad[bounds[k] : bounds[k + 1]])
+
+    list(pool.map(backward, range(n)))
+    for k in range(n):
+        for p, twin in replicas[k][1]:
+            if twin.grad is None:
+                continue
+            p.grad = twin.grad if p.grad is None else p.grad + twin.grad
+    return Tensor(joined.data), loss

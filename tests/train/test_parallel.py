@@ -1,0 +1,121 @@
+"""Data-parallel steps: gradients as the single-threaded step's, fallbacks, determinism."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import convscope
+from convscope import Tensor, nn
+from convscope.train import fit
+from convscope.train.parallel import data_parallel, forward_backward, replicate, workers
+
+
+def small_cnn(dropout=0.0, dtype=np.float32):
+    convscope.manual_seed(0)
+    layers = [
+        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(dropout), nn.Linear(6 * 3 * 3, 5),
+    ]  # fmt: skip
+    model = nn.Sequential(*layers)
+    for p in model.parameters():
+        p.data = p.data.astype(dtype)
+    return model
+
+
+def batch(n=13, dtype=np.float32):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((n, 1, 14, 14)).astype(dtype)
+    return Tensor(x), Tensor(rng.integers(0, 5, n))
+
+
+def grads_of(model, n_workers, x, y):
+    model.zero_grad()
+    with data_parallel(n_workers):
+        output, loss = forward_backward(model, nn.CrossEntropyLoss(), x, y)
+    return output.numpy(), float(loss.item()), [p.grad.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("n_workers", [2, 3, 13])
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_gradients_equal_the_single_threaded_step(n_workers, dtype, tol):
+    model = small_cnn(dtype=dtype)
+    x, y = batch(dtype=dtype)
+    out1, loss1, grads1 = grads_of(model, 1, x, y)
+    out_n, loss_n, grads_n = grads_of(model, n_workers, x, y)
+    np.testing.assert_allclose(out_n, out1, rtol=tol, atol=tol)
+    assert loss_n == pytest.approx(loss1, rel=tol)
+    for a, b in zip(grads_n, grads1, strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_gradients_accumulate_onto_existing_ones_like_backward():
+    model = small_cnn(dtype=np.float64)
+    x, y = batch(dtype=np.float64)
+    _, _, once = grads_of(model, 1, x, y)
+    with data_parallel(2):
+        forward_backward(model, nn.CrossEntropyLoss(), x, y)  # on top of the first
+    for p, g in zip(model.parameters(), once, strict=True):
+        np.testing.assert_allclose(p.grad, 2 * g, rtol=1e-12)
+
+
+def test_replicas_share_arrays_but_not_tensors():
+    model = small_cnn()
+    replica, pairs = replicate(model)
+    assert len(pairs) == len(list(model.parameters()))
+    for p, twin in pairs:
+        assert twin is not p and twin.data is p.data
+    assert [q is twin for (_, twin), q in zip(pairs, replica.parameters(), strict=True)]
+
+
+def test_seeded_dropout_runs_are_reproducible():
+    x, y = batch()
+    runs = []
+    for _ in range(2):
+        model = small_cnn(dropout=0.5)
+        convscope.manual_seed(7)
+        runs.append(grads_of(model, 2, x, y)[2])
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_batch_norm_models_run_on_one_thread_with_a_warning():
+    convscope.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(432, 5))
+    x, y = batch()
+    _, _, single = grads_of(model, 1, x, y)
+    with pytest.warns(UserWarning, match="BatchNorm layers in training mode"):
+        _, _, split = grads_of(model, 2, x, y)
+    for a, b in zip(split, single, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_workers_is_per_thread_and_restored():
+    seen = []
+    with data_parallel(2):
+        thread = threading.Thread(target=lambda: seen.append(workers()))
+        thread.start()
+        thread.join()
+        assert workers() == 2
+    assert workers() == 1 and seen == [1]
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, True])
+def test_bad_worker_counts(n):
+    with pytest.raises(ValueError, match=r"data_parallel expected a number of workers >= 1"):
+        with data_parallel(n):
+            pass
+
+
+def test_fit_inside_data_parallel_matches_fit_alone():
+    x = np.random.default_rng(2).standard_normal((40, 1, 14, 14)).astype(np.float64)
+    y = np.random.default_rng(3).integers(0, 5, 40)
+    histories = []
+    for n in (1, 2):
+        model = small_cnn(dtype=np.float64)
+        convscope.manual_seed(5)
+        with data_parallel(n):
+            histories.append(fit(model, (x, y), epochs=2, batch_size=16, verbose=0).history)
+    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-10)
