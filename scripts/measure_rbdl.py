@@ -213,6 +213,30 @@ def main() -> None:
         accuracy = (model(x_val).vals.argmax(1) == y_val.argmax(1)).mean()
         print(f"adapter, {label}: {seconds:.2f} s, validation accuracy {accuracy:.1%} (256 digits)")
 
+    if not args.quick:
+        R = loader.load_original("1.0.5")
+        for label, init, l_rate in settings:
+            cs.manual_seed(0)
+            x_train, y_train, x_val, y_val = digits()
+            model = final_study(R, init)
+            start = time.perf_counter()
+            quiet(
+                model.train,
+                5,
+                x_train,
+                y_train,
+                x_val[:1],
+                y_val[:1],
+                val_run=5,
+                l_rate=l_rate,
+                batch_size=32,
+            )
+            seconds = time.perf_counter() - start
+            # One image at a time: a batch would mix the validation digits too.
+            predictions = [model(x_val[i : i + 1]).vals.argmax() for i in range(len(x_val))]
+            accuracy = (np.array(predictions) == y_val.argmax(1)).mean()
+            print(f"original 1.0.5, {label}: {seconds:.0f} s, validation accuracy {accuracy:.1%}")
+
     for batch, repeats in ((1, 20), (32, 5)):
         ours = step_seconds(rbdl, batch, repeats * 5)
         print(f"adapter: {ours * 1000:.1f} ms per training step of {batch} image(s)")
