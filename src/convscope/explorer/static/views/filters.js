@@ -12,29 +12,38 @@ export function setupFilters(app) {
   function draw(entry) {
     const [out, inn, kh, kw] = entry.shape;
     const data = bytes(entry.data);
-    // One tile per (output, input) channel pair, a 1-pixel gap between tiles.
-    const width = inn * (kw + 1), height = out * (kh + 1);
-    const canvas = element("canvas", { "data-layer": entry.layer, title: "click a row" });
+    // Each output channel is a block of its `inn` kernels side by side; blocks wrap so a
+    // first layer (inn = 1) makes a compact grid. One pixel between tiles, three between blocks.
+    const perRow = Math.max(1, Math.floor(16 / inn));
+    const blockWidth = inn * (kw + 1) + 2, blockHeight = kh + 1;
+    const rows = Math.ceil(out / perRow);
+    const width = perRow * blockWidth, height = rows * blockHeight;
+    const canvas = element("canvas", { "data-layer": entry.layer, title: "click a kernel" });
     canvas.width = width; canvas.height = height;
     const ctx = canvas.getContext("2d");
     const image = ctx.createImageData(width, height);
     image.data.fill(255);
     const p = app.palettes.diverging;
-    for (let o = 0; o < out; o++) for (let i = 0; i < inn; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
-      const v = data[((o * inn + i) * kh + y) * kw + x];
-      const at = 4 * ((o * (kh + 1) + y) * width + i * (kw + 1) + x);
-      image.data.set([p[3 * v], p[3 * v + 1], p[3 * v + 2], 255], at);
+    for (let o = 0; o < out; o++) {
+      const top = Math.floor(o / perRow) * blockHeight, left = (o % perRow) * blockWidth;
+      for (let i = 0; i < inn; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+        const v = data[((o * inn + i) * kh + y) * kw + x];
+        const at = 4 * ((top + y) * width + left + i * (kw + 1) + x);
+        image.data.set([p[3 * v], p[3 * v + 1], p[3 * v + 2], 255], at);
+      }
     }
     ctx.putImageData(image, 0, 0);
     const scale = Math.max(1, Math.min(12, Math.floor(MAX_WIDTH / width)));
     canvas.style.width = `${width * scale}px`;
     canvas.style.height = `${height * scale}px`;
     canvas.addEventListener("click", (event) => {
-      const channel = Math.min(out - 1, Math.floor(event.offsetY / canvas.clientHeight * out));
-      patches(entry.layer, channel);
+      const row = Math.floor(event.offsetY / canvas.clientHeight * rows);
+      const col = Math.floor(event.offsetX / canvas.clientWidth * perRow);
+      const channel = row * perRow + col;
+      if (channel < out) patches(entry.layer, channel);
     });
     grid.replaceChildren(canvas,
-      element("p", { text: `${entry.layer}: ${out} kernels of ${inn}×${kh}×${kw}, weights from ${entry.min.toFixed(3)} to ${entry.max.toFixed(3)}` }));
+      element("p", { text: `${entry.layer}: ${out} output channels, each ${inn} kernel(s) of ${kh}×${kw} (red positive, blue negative; weights ${entry.min.toFixed(3)} to ${entry.max.toFixed(3)})` }));
   }
 
   function patches(layer, channel) {
