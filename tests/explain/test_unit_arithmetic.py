@@ -37,7 +37,7 @@ def assert_consistent(unit: dict) -> None:
         assert np.isclose(step["computed"], step["value"], rtol=1e-5, atol=1e-5), step["formula"]
 
 
-@pytest.mark.parametrize("preset", ["simple", "lenet5", "bn"])
+@pytest.mark.parametrize("preset", ["simple", "lenet5", "bn", "allconv"])
 def test_every_layer_of_every_preset(preset):
     convscope.manual_seed(0)
     model = with_statistics(build_model(preset))
@@ -124,6 +124,39 @@ def test_output_layers_and_activations(final):
         unit = explain.unit_arithmetic(model, x, "2", feature)
         assert_consistent(unit)
         assert unit["previous"]["layer"] == "1"
+
+
+@pytest.mark.parametrize("pool", [nn.AdaptiveAvgPool2d((2, 3)), nn.AdaptiveMaxPool2d(3)])
+def test_adaptive_pooling_windows(pool):
+    convscope.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3), pool, nn.Flatten(), nn.Linear(2 * pool_cells(pool), 2)
+    )
+    x = image((1, 9, 7))
+    for call in trace(model, x[None]):
+        for unit in units(call.output.shape):
+            assert_consistent(explain.unit_arithmetic(model, x, call.name, *unit))
+    # Adaptive windows over 7 rows into 2: rows 0..3 and 3..6 (as PyTorch), so the second
+    # row of units sees conv rows 3..6, i.e. input rows 3..8.
+    if isinstance(pool, nn.AdaptiveAvgPool2d):
+        unit = explain.unit_arithmetic(model, x, "1", 1, 1, 0)
+        assert unit["previous"]["box"] == [3, 0, 7, 2]
+        assert unit["receptive_field"]["box"] == [3, 0, 9, 4]
+
+
+def pool_cells(pool) -> int:
+    size = pool.output_size
+    return size * size if isinstance(size, int) else size[0] * size[1]
+
+
+@pytest.mark.parametrize("layer", [nn.GELU(), nn.GELU(approximate="tanh"), nn.SiLU(),
+                                   nn.Identity(), nn.Dropout2d(0.3)])  # fmt: skip
+def test_newer_elementwise_layers(layer):
+    convscope.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), layer)
+    x = image((1, 6, 6)) - 0.5
+    for unit in units((1, 2, 4, 4)):
+        assert_consistent(explain.unit_arithmetic(model, x, "1", *unit))
 
 
 def test_unsupported_layers_and_units_outside_are_named():

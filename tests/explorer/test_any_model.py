@@ -31,6 +31,7 @@ def models(tmp_path):
     path.write_text(MODEL_FILE)
     yield "simple", build_model("simple"), (1, 28, 28)
     yield "lenet5", build_model("lenet5"), (1, 28, 28)
+    yield "allconv", build_model("allconv", input_shape=(3, 20, 20)), (3, 20, 20)
     yield "bn", build_model("bn", input_shape=(3, 32, 32)), (3, 32, 32)
     yield "bn digits", build_model("bn", input_shape=(1, 8, 8)), (1, 8, 8)
     yield "model file", build_model(str(path), num_classes=4, input_shape=(1, 16, 16)), (1, 16, 16)

@@ -22,7 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 from convscope.explain._trace import Call
+from convscope.nn.functional.adaptive_pooling import adaptive_windows
 from convscope.nn.functional.geometry import resolve_padding
+from convscope.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d
 
 Box = tuple[int, int, int, int]
 
@@ -40,6 +42,12 @@ def geometry(call: Call) -> dict[str, Any] | None:
         "dilation": g.dilation,
         "pads": resolve_padding(g.padding, call.input.shape[2:], g.kernel, g.stride, g.dilation),
     }
+
+
+def adaptive(call: Call) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The (start, end) rows and columns of each window of an adaptive pooling call."""
+    (h, w), (oh, ow) = call.input.shape[2:], call.output.shape[2:]
+    return adaptive_windows(h, oh), adaptive_windows(w, ow)
 
 
 def is_spatial(call: Call) -> bool:
@@ -64,6 +72,9 @@ def step_box(call: Call, box: Box) -> Box | None:
             (b - 1) * sh - top + (kh - 1) * dh + 1,
             (r - 1) * sw - left + (kw - 1) * dw + 1,
         )
+    if isinstance(call.module, (AdaptiveAvgPool2d, AdaptiveMaxPool2d)):
+        (rows, cols), t, l, b, r = adaptive(call), *box
+        return rows[t][0], cols[l][0], rows[b - 1][1], cols[r - 1][1]
     if call.module.receptive_field_is_global() or call.output.ndim != 4:
         return None  # Flatten, Linear, softmax: every input value
     if is_spatial(call) and call.input.shape[2:] == call.output.shape[2:]:

@@ -22,6 +22,7 @@ against it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -31,13 +32,14 @@ from convscope.explain._common import as_batch
 from convscope.explain._trace import Call, find_call, trace
 from convscope.explain.receptive_field import clip, geometry, input_box, step_box
 from convscope.nn import activation as act
+from convscope.nn.container import Identity
 from convscope.nn.conv import Conv2d
-from convscope.nn.dropout import Dropout
+from convscope.nn.dropout import Dropout, Dropout2d
 from convscope.nn.flatten import Flatten
 from convscope.nn.linear import Linear
 from convscope.nn.module import Module
 from convscope.nn.normalization import BatchNorm1d, BatchNorm2d
-from convscope.nn.pooling import AvgPool2d, MaxPool2d
+from convscope.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 
 # How many of a linear layer's contributions are listed (the rest are summed up).
 TOP_CONTRIBUTIONS = 10
@@ -76,12 +78,28 @@ def _elementwise(module: Module, v: float) -> tuple[float, str, dict[str, Any]]:
     if isinstance(module, act.Sigmoid):
         out = float(1 / (1 + np.exp(-v)))
         return out, f"σ({_f(v)}) = 1/(1 + e^−x) = {_f(out)}", {}
-    if isinstance(module, Dropout):
-        return v, f"Dropout (off when evaluating): {_f(v)}", {"p": float(module.p)}
+    if isinstance(module, act.GELU):
+        if module.approximate == "tanh":
+            inner = np.sqrt(2 / np.pi) * (v + 0.044715 * v**3)
+            out = float(0.5 * v * (1 + np.tanh(inner)))
+            return out, f"GELU: x·(1 + tanh(√(2/π)(x + 0.044715x³)))/2 = {_f(out)}", {}
+        out = 0.5 * v * (1 + math.erf(v / math.sqrt(2)))
+        return out, f"GELU: {_f(v)}·Φ({_f(v)}) = {_f(out)}", {}
+    if isinstance(module, act.SiLU):
+        out = float(v / (1 + np.exp(-v)))
+        return out, f"SiLU: {_f(v)}·σ({_f(v)}) = {_f(out)}", {}
+    if isinstance(module, (Dropout, Dropout2d)):
+        name = type(module).__name__
+        return v, f"{name} (off when evaluating): {_f(v)}", {"p": float(module.p)}
+    if isinstance(module, Identity):
+        return v, f"Identity: {_f(v)}", {}
     raise AssertionError(type(module).__name__)  # only called for ELEMENTWISE types
 
 
-ELEMENTWISE = (act.ReLU, act.LeakyReLU, act.ELU, act.Tanh, act.Sigmoid, Dropout)
+ELEMENTWISE = (
+    act.ReLU, act.LeakyReLU, act.ELU, act.Tanh, act.Sigmoid, act.GELU, act.SiLU,
+    Dropout, Dropout2d, Identity,
+)  # fmt: skip
 
 
 def _batch_norm_terms(module: Module, channel: int, v: float) -> dict[str, Any]:
@@ -220,6 +238,38 @@ def _avg_pool(calls: list[Call], index: int, channel: int, row: int, col: int) -
     }
 
 
+def _adaptive_pool(calls: list[Call], index: int, channel: int, row: int, col: int) -> dict:
+    call = calls[index]
+    top, left, bottom, right = step_box(call, (row, col, row + 1, col + 1))
+    window = call.input[0, channel, top:bottom, left:right].astype(np.float64)
+    if isinstance(call.module, AdaptiveMaxPool2d):
+        winner = np.unravel_index(int(np.argmax(window)), window.shape)
+        best = float(window[winner])
+        return {
+            "kind": "max_pool",
+            "channels": [channel],
+            "window": window,
+            "winner": [int(winner[0]), int(winner[1])],
+            "winner_position": [top + int(winner[0]), left + int(winner[1])],
+            "computed": best,
+            "formula": f"max of the {window.shape[0]}×{window.shape[1]} adaptive window "
+            f"(rows {top}–{bottom - 1}, columns {left}–{right - 1}) = {_f(best)}",
+        }
+    total = float(window.sum())
+    mean = total / window.size
+    return {
+        "kind": "avg_pool",
+        "channels": [channel],
+        "window": window,
+        "sum": total,
+        "count": int(window.size),
+        "computed": mean,
+        "formula": f"mean of the {window.shape[0]}×{window.shape[1]} adaptive window (rows "
+        f"{top}–{bottom - 1}, columns {left}–{right - 1}) = {_f(total)} / {window.size} "
+        f"= {_f(mean)}",
+    }
+
+
 def _window(plane: np.ndarray, box: tuple[int, int, int, int], fill: float) -> np.ndarray:
     """plane[top:bottom, left:right] in float64, ``fill`` where the box is in the padding."""
     top, left, bottom, right = box
@@ -344,6 +394,8 @@ HANDLERS: dict[type, Callable[..., dict[str, Any]]] = {
     Conv2d: _conv,
     MaxPool2d: _max_pool,
     AvgPool2d: _avg_pool,
+    AdaptiveAvgPool2d: _adaptive_pool,
+    AdaptiveMaxPool2d: _adaptive_pool,
     BatchNorm2d: _batch_norm,
     BatchNorm1d: _batch_norm,
     act.ReLU: _activation,
@@ -351,7 +403,11 @@ HANDLERS: dict[type, Callable[..., dict[str, Any]]] = {
     act.ELU: _activation,
     act.Tanh: _activation,
     act.Sigmoid: _activation,
+    act.GELU: _activation,
+    act.SiLU: _activation,
     Dropout: _activation,
+    Dropout2d: _activation,
+    Identity: _activation,
     Flatten: _flatten,
     Linear: _linear,
     act.Softmax: _softmax,
