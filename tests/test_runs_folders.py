@@ -209,3 +209,10 @@ def test_visualize_caps_huge_image_counts(run, tmp_path: Path, capsys, monkeypat
     captured = capsys.readouterr()
     assert "draws at most 1 images" in captured.err and "100000" in captured.err
     assert len(captured.out.split()) == 2  # filters + 1 feature-map figure, printed as made
+
+
+def test_folder_options_are_refused_for_built_in_datasets(tmp_path: Path, capsys) -> None:
+    args = ["train", "--dataset", "digits", "--model", "bn", "--image-size", "16"]
+    assert cli.main([*args, "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert "--image-size applies to image folders" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

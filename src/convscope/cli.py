@@ -297,10 +297,13 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _visualize(args: argparse.Namespace) -> int:
-    from convscope.runs import load_inputs, read_run_info, visualize_run
+    from convscope.runs import MAX_VISUALIZE_IMAGES, load_inputs, read_run_info, visualize_run
 
     shape = read_run_info(args.run_dir)["input_shape"]
-    images = load_inputs(args.inputs, shape, resize=args.resize)[1] if args.inputs else None
+    images = None
+    if args.inputs:  # one more than drawn, so visualize_run can say they were capped
+        limit = MAX_VISUALIZE_IMAGES + 1
+        images = load_inputs(args.inputs, shape, resize=args.resize, limit=limit)[1]
     visualize_run(
         args.run_dir,
         images=images,
@@ -531,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_report)
 
     p = sub.add_parser("summary", help="layer-by-layer summary of a model", formatter_class=fmt)
-    p.add_argument("model", help="preset (simple, lenet5, bn, allconv) or a Python model file")
+    p.add_argument("model", help="preset (simple, lenet5, bn, allconv), a .py or a .onnx file")
     p.add_argument(
         "--input-shape",
         type=_positive_int,

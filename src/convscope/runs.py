@@ -208,6 +208,12 @@ def load_splits(config: TrainConfig) -> Splits:
     if is_folder_dataset(name):
         (x, y), (tx, ty), classes, info, fingerprint = _folder_data(config, Path(name))
     else:
+        for option in ("image_size", "channels"):
+            if getattr(config, option) is not None:
+                raise ValueError(
+                    f"--{option.replace('_', '-')} applies to image folders (--dataset PATH); "
+                    f"the built-in dataset {name!r} has a fixed image shape."
+                )
         train_set = data.load_dataset(name, "train", download=config.download)
         test_set = data.load_dataset(name, "test", download=config.download)
         x, y, tx, ty = train_set.images, train_set.labels, test_set.images, test_set.labels
@@ -874,6 +880,7 @@ def load_inputs(
     *,
     resize: bool = False,
     skip_errors: bool = False,
+    limit: int | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """Read images to classify, all at once: PNG/JPEG files, folders of them, ``.npy`` or IDX.
 
@@ -887,6 +894,7 @@ def load_inputs(
             photographed digit, becomes MNIST's light-on-dark).
         resize: resize image files to H×W (otherwise another size is an error).
         skip_errors: leave out unreadable files instead of raising.
+        limit: stop after this many images (the rest is never read).
 
     Returns:
         A name per image (``file.npy[3]`` for array rows) and the images as float32
@@ -898,6 +906,9 @@ def load_inputs(
     for batch_names, batch in reader.batches():
         names += batch_names
         batches.append(batch)
+        if limit is not None and len(names) >= limit:
+            names, batches = names[:limit], [np.concatenate(batches)[:limit]]
+            break
     if not batches:
         raise ValueError(f"No usable images in {[str(i) for i in inputs]}.")
     return names, np.concatenate(batches)

@@ -113,8 +113,9 @@ class Inputs:
         names: list[str] = []
         pending: list[np.ndarray] = []
         for path in self.files:
+            array_file = is_array_file(path)
             try:
-                if is_array_file(path):
+                if array_file:
                     array = self._array(path)
                 else:
                     image = self._image(path)
@@ -125,7 +126,7 @@ class Inputs:
                     raise
                 self.skipped.append((path, str(error)))
                 continue
-            if not is_array_file(path):
+            if not array_file:
                 names.append(str(path))
                 pending.append(image)
                 if len(pending) == self.batch_size:
