@@ -259,3 +259,19 @@ def test_requests_run_concurrently(server_url, explorer):
         predict(explorer.model, to_float(explorer.test[0][9])[None])[0],
         atol=1e-6,
     )
+
+
+def test_every_static_file_ships_as_package_data():
+    import fnmatch
+    from pathlib import Path
+
+    from convscope.explorer.server import STATIC
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    globs = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"][
+        "convscope.explorer"
+    ]
+    files = [p.relative_to(STATIC.parent).as_posix() for p in STATIC.rglob("*") if p.is_file()]
+    assert files and all(any(fnmatch.fnmatch(f, g) for g in globs) for f in files), files
