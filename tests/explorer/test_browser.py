@@ -191,6 +191,11 @@ def test_grad_cam_overlay(page, explorer):
     assert f"Grad-CAM on layer {layer}" in page.find_element("id", "explain-caption").text
     page.execute_script("document.getElementById('explain-view').scrollIntoView()")
     shot(page, "gradcam.png")
+    # Another layer: the first convolution's maps.
+    version = page.execute_script(f"return {view}.version")
+    Select(page.find_element("id", "explain-layer")).select_by_value("0")
+    wait(page, f"return {view}.version !== '{version}'")
+    assert "Grad-CAM on layer 0:" in page.find_element("id", "explain-caption").text
 
 
 def test_uploading_a_non_image_shows_the_error(page, tmp_path):

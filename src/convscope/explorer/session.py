@@ -237,7 +237,12 @@ class Explorer:
         return jsonable(unit)
 
     def explanation(self, image: np.ndarray, method: Any, target: Any, layer: Any = None) -> dict:
-        """A saliency / SmoothGrad / Grad-CAM / occlusion map (H, W) for class ``target``."""
+        """A saliency / SmoothGrad / Grad-CAM / occlusion map (H, W) for class ``target``.
+
+        SmoothGrad averages 16 noisy copies (σ = 15% of the value range); Grad-CAM uses
+        ``layer`` or :func:`~convscope.explain.default_layer`; occlusion slides a zero
+        patch of side ``H // 7`` (4 for 28×28) with half that stride, spread to pixels.
+        """
         if method not in METHODS:
             raise ValueError(f"Expected method to be one of {list(METHODS)}; received {method!r}.")
         with self.lock:

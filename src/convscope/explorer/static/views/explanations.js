@@ -13,6 +13,13 @@ export function setupExplanations(app) {
   const method = document.getElementById("explain-method");
   const target = document.getElementById("explain-class");
   app.info.classes.forEach((name, i) => target.append(new Option(name, i)));
+  const layer = document.getElementById("explain-layer");
+  layer.append(new Option("last conv (default)", ""));
+  for (const l of app.info.layers) if (l.shape.length === 3) layer.append(new Option(`${l.name} ${l.type}`, l.name));
+  layer.addEventListener("change", () => update());
+  const showLayer = () => { document.getElementById("explain-layer-label").hidden = method.value !== "grad_cam"; };
+  method.addEventListener("change", showLayer);
+  showLayer();
   let chosenByUser = false;
   target.addEventListener("change", () => { chosenByUser = true; update(); });
   method.addEventListener("change", () => update());
@@ -20,7 +27,8 @@ export function setupExplanations(app) {
   function update() {
     if (!app.input) return;
     const view = document.getElementById("explain-view");
-    app.post("/api/explain", { input: app.input, method: method.value, target: Number(target.value) })
+    app.post("/api/explain", { input: app.input, method: method.value, target: Number(target.value),
+      layer: layer.value || null })
       .then((result) => {
         paintPicture(document.getElementById("explain-image"), app.image);
         const palette = result.method === "occlusion" ? app.palettes.diverging : app.palettes.heat;
