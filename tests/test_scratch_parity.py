@@ -2,7 +2,8 @@
 
 Hypothesis draws random shapes and arguments; each fast op must equal the
 textbook loop on the same input (single 2-D images for the problem-set
-functions, NCHW batches for the PyTorch-style loops).
+functions, NCHW batches for the PyTorch-style loops), forward and backward
+(the gradients against ``scratch``'s backward loops).
 """
 
 import math
@@ -11,7 +12,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convscope import scratch
+from convscope import Tensor, scratch
 from convscope.nn import functional as F
 from convscope.nn.functional.geometry import conv_output_size
 
@@ -126,3 +127,64 @@ def test_pool2d_equals_scratch_loops(case, count_include_pad):
     )
     out_h = conv_output_size(x.shape[2], kernel[0], stride[0], padding[0], ceil_mode=ceil_mode)
     assert F.max_pool2d(x, kernel, stride, padding, ceil_mode).shape[2] == out_h
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def _backward(op, upstream, *arrays):
+    """Gradients of ``sum(upstream · op(*arrays))`` with respect to each array."""
+    tensors = [None if a is None else Tensor(a, requires_grad=True) for a in arrays]
+    op(*tensors).backward(upstream)
+    return [None if t is None else t.grad for t in tensors]
+
+
+@SETTINGS
+@given(case=conv_case(), seed=st.integers(0, 2**16))
+def test_conv2d_gradients_equal_scratch_backward_loops(case, seed):
+    x, weight, bias, kwargs = case
+    out_shape = scratch.conv2d_loops(x, weight, bias, **kwargs).shape
+    upstream = np.random.default_rng(seed).standard_normal(out_shape)
+    dx, dw, db = scratch.conv2d_backward_loops(x, weight, upstream, **kwargs)
+    ours = _backward(lambda a, b, c: F.conv2d(a, b, c, **kwargs), upstream, x, weight, bias)
+    np.testing.assert_allclose(ours[0], dx, atol=1e-10)
+    np.testing.assert_allclose(ours[1], dw, atol=1e-10)
+    if bias is not None:
+        np.testing.assert_allclose(ours[2], db, atol=1e-10)
+
+
+@SETTINGS
+@given(case=pool_case(), count_include_pad=st.booleans(), seed=st.integers(0, 2**16))
+def test_pool2d_gradients_equal_scratch_backward_loops(case, count_include_pad, seed):
+    x, kernel, stride, padding, ceil_mode = case  # continuous values: no tied maxima
+    out_shape = scratch.max_pool2d_loops(x, kernel, stride, padding, ceil_mode=ceil_mode).shape
+    upstream = np.random.default_rng(seed).standard_normal(out_shape)
+    (ours,) = _backward(lambda t: F.max_pool2d(t, kernel, stride, padding, ceil_mode), upstream, x)
+    expected = scratch.max_pool2d_backward_loops(
+        x, upstream, kernel, stride, padding, ceil_mode=ceil_mode
+    )
+    np.testing.assert_allclose(ours, expected, atol=1e-12)
+    (ours,) = _backward(
+        lambda t: F.avg_pool2d(t, kernel, stride, padding, ceil_mode, count_include_pad),
+        upstream,
+        x,
+    )
+    expected = scratch.avg_pool2d_backward_loops(
+        x, upstream, kernel, stride, padding, ceil_mode, count_include_pad
+    )
+    np.testing.assert_allclose(ours, expected, atol=1e-12)
+
+
+def test_backward_loops_by_hand():
+    # 1×1×3×3 image of ones, 2×2 kernel of ones, stride 1, upstream ones: the centre
+    # pixel is in all 4 windows, corners in 1; each tap saw 4 ones; bias: 4 outputs.
+    dx, dw, db = scratch.conv2d_backward_loops(
+        np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2))
+    )
+    np.testing.assert_array_equal(dx[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    np.testing.assert_array_equal(dw[0, 0], [[4, 4], [4, 4]])
+    np.testing.assert_array_equal(db, [4])
+    x = np.array([[[[1.0, 5.0], [5.0, 2.0]]]])  # tie: the first 5 (row-major) wins
+    np.testing.assert_array_equal(
+        scratch.max_pool2d_backward_loops(x, np.full((1, 1, 1, 1), 3.0), 2)[0, 0], [[0, 3], [0, 0]]
+    )

@@ -311,7 +311,81 @@ def conv2d_loops(
     array([[[[10., 18.],
              [42., 50.]]]])
     """
-    fn = "conv2d_loops"
+    xp, sizes, _ = _conv_setup(x, w, stride, padding, dilation, groups, "conv2d_loops")
+    n_batch, out_channels, out_h, out_w, group_channels, kh, kw, sh, sw, dh, dw = sizes
+    per_group = out_channels // groups
+    out = np.zeros((n_batch, out_channels, out_h, out_w), dtype=np.result_type(x, w))
+    for n in range(n_batch):
+        for o in range(out_channels):
+            first = (o // per_group) * group_channels  # first input channel of o's group
+            for i in range(out_h):
+                for j in range(out_w):
+                    total = 0.0 if b is None else b[o]
+                    for c in range(group_channels):
+                        for m in range(kh):
+                            for q in range(kw):
+                                r, s = i * sh + m * dh, j * sw + q * dw  # padded input row, col
+                                total += xp[n, first + c, r, s] * w[o, c, m, q]
+                    out[n, o, i, j] = total
+    return out
+
+
+def conv2d_backward_loops(
+    x: np.ndarray,
+    w: np.ndarray,
+    grad: np.ndarray,
+    stride: IntPair = 1,
+    padding: IntPair | str = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gradients of :func:`conv2d_loops` for an upstream ``grad``, in the same loops.
+
+    Every term ``xp[n, c', r, s] · w[o, c, m, q]`` of ``out[n, o, i, j]`` sends
+    ``grad[n, o, i, j] · w[o, c, m, q]`` to ``dx`` and ``grad[n, o, i, j] · xp[…]`` to
+    ``dw``; the bias gets ``Σ grad`` over n, i, j. Padding's share is dropped.
+
+    Returns:
+        ``(dx, dw, db)`` shaped like ``x``, ``w`` and ``(O,)``.
+
+    >>> x, w = np.arange(9.0).reshape(1, 1, 3, 3), np.ones((1, 1, 2, 2))
+    >>> dx, dw, db = conv2d_backward_loops(x, w, np.ones((1, 1, 2, 2)))
+    >>> dx[0, 0]                       # how many windows cover each pixel
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    >>> dw[0, 0], db                   # sums of the pixels each tap saw
+    (array([[ 8., 12.],
+           [20., 24.]]), array([4.]))
+    """
+    fn = "conv2d_backward_loops"
+    xp, sizes, (top, left) = _conv_setup(x, w, stride, padding, dilation, groups, fn)
+    n_batch, out_channels, out_h, out_w, group_channels, kh, kw, sh, sw, dh, dw = sizes
+    per_group = out_channels // groups
+    dxp = np.zeros(xp.shape, dtype=np.result_type(x, w, grad))
+    dwt = np.zeros(np.shape(w), dtype=dxp.dtype)
+    db = np.zeros(out_channels, dtype=dxp.dtype)
+    for n in range(n_batch):
+        for o in range(out_channels):
+            first = (o // per_group) * group_channels
+            for i in range(out_h):
+                for j in range(out_w):
+                    gij = grad[n, o, i, j]
+                    db[o] += gij
+                    for c in range(group_channels):
+                        for m in range(kh):
+                            for q in range(kw):
+                                r, s = i * sh + m * dh, j * sw + q * dw
+                                dxp[n, first + c, r, s] += gij * w[o, c, m, q]
+                                dwt[o, c, m, q] += gij * xp[n, first + c, r, s]
+    height, width = np.shape(x)[2:]
+    return dxp[:, :, top : top + height, left : left + width], dwt, db
+
+
+def _conv_setup(
+    x: Any, w: Any, stride: Any, padding: Any, dilation: Any, groups: int, fn: str
+) -> tuple[np.ndarray, tuple[int, ...], tuple[int, int]]:
+    """Checks, the zero-padded input, the loop bounds and (top, left) padding."""
     x, w = np.asarray(x), np.asarray(w)
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(
@@ -347,21 +421,8 @@ def conv2d_loops(
     xp[:, :, top : top + height, left : left + width] = x
     out_h = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
     out_w = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
-    per_group = out_channels // groups
-    out = np.zeros((n_batch, out_channels, out_h, out_w), dtype=np.result_type(x, w))
-    for n in range(n_batch):
-        for o in range(out_channels):
-            first = (o // per_group) * group_channels  # first input channel of o's group
-            for i in range(out_h):
-                for j in range(out_w):
-                    total = 0.0 if b is None else b[o]
-                    for c in range(group_channels):
-                        for m in range(kh):
-                            for q in range(kw):
-                                r, s = i * sh + m * dh, j * sw + q * dw  # padded input row, col
-                                total += xp[n, first + c, r, s] * w[o, c, m, q]
-                    out[n, o, i, j] = total
-    return out
+    sizes = (n_batch, out_channels, out_h, out_w, group_channels, kh, kw, sh, sw, dh, dw)
+    return xp, sizes, (top, left)
 
 
 def max_pool2d_loops(
@@ -394,14 +455,24 @@ def max_pool2d_loops(
         for c in range(channels):
             for i in range(out_h):
                 for j in range(out_w):
-                    best = -np.inf
-                    for m in range(kh):
-                        for q in range(kw):
-                            r, s = i * sh - ph + m * dh, j * sw - pw + q * dw
-                            if 0 <= r < height and 0 <= s < width and x[n, c, r, s] > best:
-                                best = x[n, c, r, s]
-                    out[n, c, i, j] = best
+                    out[n, c, i, j] = _window_max(
+                        x[n, c], i * sh - ph, j * sw - pw, kh, kw, dh, dw
+                    )[0]
     return out
+
+
+def _window_max(
+    image: np.ndarray, top: int, left: int, kh: int, kw: int, dh: int, dw: int
+) -> tuple[float, tuple[int, int] | None]:
+    """The largest real pixel of one window and where it is (the first, in row-major
+    order, when tied: PyTorch's rule); ``(-inf, None)`` when the window is all padding."""
+    best, where = -np.inf, None
+    for m in range(kh):
+        for q in range(kw):
+            r, s = top + m * dh, left + q * dw
+            if 0 <= r < image.shape[0] and 0 <= s < image.shape[1] and image[r, s] > best:
+                best, where = image[r, s], (r, s)
+    return best, where
 
 
 def avg_pool2d_loops(
@@ -436,19 +507,109 @@ def avg_pool2d_loops(
         for c in range(channels):
             for i in range(out_h):
                 for j in range(out_w):
-                    r0, s0 = i * sh - ph, j * sw - pw  # window start (may be in the padding)
-                    r1, s1 = min(r0 + kh, height + ph), min(s0 + kw, width + pw)
-                    padded_count = (r1 - r0) * (s1 - s0)
-                    r0, s0, r1, s1 = max(r0, 0), max(s0, 0), min(r1, height), min(s1, width)
+                    rows, cols, divisor = _avg_window(
+                        i * sh - ph, j * sw - pw, kh, kw, height, width, ph, pw, count_include_pad
+                    )
                     total = 0.0
-                    for r in range(r0, r1):
-                        for s in range(s0, s1):
+                    for r in rows:
+                        for s in cols:
                             total += x[n, c, r, s]
-                    if divisor_override is not None:
-                        divisor = divisor_override
-                    elif count_include_pad:
-                        divisor = padded_count
-                    else:
-                        divisor = (r1 - r0) * (s1 - s0)
-                    out[n, c, i, j] = total / divisor
+                    out[n, c, i, j] = total / (
+                        divisor if divisor_override is None else divisor_override
+                    )
     return out
+
+
+def _avg_window(
+    top: int,
+    left: int,
+    kh: int,
+    kw: int,
+    height: int,
+    width: int,
+    ph: int,
+    pw: int,
+    count_include_pad: bool,
+) -> tuple[range, range, int]:
+    """The real rows and columns one average window covers, and its divisor: the window
+    clipped to the padded input (padding counts, a ceil_mode overhang never does), or
+    only the real pixels without ``count_include_pad``."""
+    bottom, right = min(top + kh, height + ph), min(left + kw, width + pw)
+    padded_count = (bottom - top) * (right - left)
+    rows, cols = range(max(top, 0), min(bottom, height)), range(max(left, 0), min(right, width))
+    return rows, cols, padded_count if count_include_pad else len(rows) * len(cols)
+
+
+def max_pool2d_backward_loops(
+    x: np.ndarray,
+    grad: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """The gradient of :func:`max_pool2d_loops`: each window's ``grad`` goes to its maximum.
+
+    The winner is the first maximum in row-major window order (PyTorch's tie rule);
+    padding never wins.
+
+    >>> x = np.array([[[[1.0, 3.0], [3.0, 2.0]]]])
+    >>> max_pool2d_backward_loops(x, np.ones((1, 1, 1, 1)), 2)[0, 0]   # the first 3 wins
+    array([[0., 1.],
+           [0., 0.]])
+    """
+    x = np.asarray(x)
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(kernel_size if stride is None else stride, "stride")
+    ph, pw = pair(padding, "padding", minimum=0)
+    dh, dw = pair(dilation, "dilation")
+    n_batch, channels, height, width = x.shape
+    out_h = _out_size(height, kh, sh, ph, dh, ceil_mode)
+    out_w = _out_size(width, kw, sw, pw, dw, ceil_mode)
+    dx = np.zeros(x.shape, dtype=np.result_type(x, grad))
+    for n in range(n_batch):
+        for c in range(channels):
+            for i in range(out_h):
+                for j in range(out_w):
+                    _, where = _window_max(x[n, c], i * sh - ph, j * sw - pw, kh, kw, dh, dw)
+                    if where is not None:
+                        dx[n, c, where[0], where[1]] += grad[n, c, i, j]
+    return dx
+
+
+def avg_pool2d_backward_loops(
+    x: np.ndarray,
+    grad: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """The gradient of :func:`avg_pool2d_loops`: ``grad / divisor`` to each real input
+    pixel of the window (the divisor as in the forward loop).
+
+    >>> avg_pool2d_backward_loops(np.zeros((1, 1, 2, 2)), np.ones((1, 1, 1, 1)), 2)[0, 0]
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
+    """
+    x = np.asarray(x)
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(kernel_size if stride is None else stride, "stride")
+    ph, pw = pair(padding, "padding", minimum=0)
+    n_batch, channels, height, width = x.shape
+    out_h = _out_size(height, kh, sh, ph, 1, ceil_mode)
+    out_w = _out_size(width, kw, sw, pw, 1, ceil_mode)
+    dx = np.zeros(x.shape, dtype=np.result_type(x, grad))
+    for n in range(n_batch):
+        for c in range(channels):
+            for i in range(out_h):
+                for j in range(out_w):
+                    rows, cols, divisor = _avg_window(
+                        i * sh - ph, j * sw - pw, kh, kw, height, width, ph, pw, count_include_pad
+                    )
+                    for r in rows:
+                        for s in cols:
+                            dx[n, c, r, s] += grad[n, c, i, j] / divisor
+    return dx

@@ -88,6 +88,26 @@ def test_random_crop_shape_and_content():
     np.testing.assert_array_equal(RandomCrop(6)(x), x)  # full-size crop without padding: identity
 
 
+@pytest.mark.parametrize("padding", [0, 1])
+def test_random_crop_draws_every_offset_uniformly_including_the_last(padding):
+    # Pixel (r, c) of the padded image holds 1 + 8r + c, so a crop's values name its
+    # offset. A 5×5 image padded by p, cropped to 3×3: 3 + 2p offsets per axis.
+    convscope.manual_seed(0)
+    size, crop, n = 5, 3, 3000
+    grid = 1.0 + 8 * np.arange(size + 2 * padding)[:, None] + np.arange(size + 2 * padding)
+    x = np.broadcast_to(grid[padding : padding + size, padding : padding + size], (n, 1, 5, 5))
+    out = RandomCrop(crop, padding=padding)(np.ascontiguousarray(x, dtype=np.float32))
+    # The top-left may be padding (0); the pixel below-right of it is always real here.
+    inner = out[:, 0, 1, 1].astype(int) - 1
+    top, left = inner // 8 - 1, inner % 8 - 1
+    offsets = size + 2 * padding - crop + 1
+    for axis in (top, left):
+        counts = np.bincount(axis, minlength=offsets)
+        assert len(counts) == offsets  # no offset beyond the last possible one
+        # each offset is drawn with probability 1/offsets: 3000/5 = 600 ± 5σ (σ ≈ 22)
+        assert np.all(np.abs(counts - n / offsets) < 5 * np.sqrt(n / offsets)), counts
+
+
 def test_random_crop_too_big():
     with pytest.raises(
         ValueError,

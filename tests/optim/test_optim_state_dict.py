@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from convscope import Tensor
 from convscope.optim import SGD, Adagrad, Adam, AdamW, RMSprop
@@ -179,6 +180,20 @@ def test_failed_load_leaves_the_optimizer_unchanged():
 
 @pytest.mark.parametrize("name", PAIRS)
 def test_state_dict_of_a_fresh_optimizer_loads(name):
-    w = Tensor(np.ones(2), requires_grad=True)
-    cls = PAIRS[name][0]
-    cls([w]).load_state_dict(cls([w]).state_dict())
+    cls, torch_cls = PAIRS[name]
+    saved = cls([Tensor(np.ones(2), requires_grad=True)], lr=0.05).state_dict()
+    # Like PyTorch's: per-parameter state only where it starts eagerly (Adagrad's sum).
+    theirs = torch_cls([torch.ones(2, requires_grad=True)], lr=0.05).state_dict()
+    assert {i: set(st) for i, st in saved["state"].items()} == {
+        i: set(st) for i, st in theirs["state"].items()
+    }
+    assert saved["param_groups"][0]["lr"] == 0.05
+    w, fresh = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    loaded, reference = cls([w], lr=9.0), cls([fresh], lr=0.05)
+    loaded.load_state_dict(saved)
+    assert loaded.param_groups[0]["lr"] == 0.05  # the saved value replaced lr=9.0
+    for opt, p in ((loaded, w), (reference, fresh)):
+        p.grad = np.array([1.0, -2.0])
+        opt.step()
+    np.testing.assert_array_equal(w.data, fresh.data)
+    assert not np.array_equal(w.data, np.ones(2))
