@@ -106,3 +106,24 @@ def test_resize_bilinear_matches_torch(shape, size):
         torch.tensor(a)[None, None], size=size, mode="bilinear", align_corners=False
     )[0, 0].numpy()
     np.testing.assert_allclose(explain.resize_bilinear(a, size), expected, atol=1e-12)
+
+
+def test_a_layer_called_twice_is_taken_at_the_named_call():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3, padding=1)
+            self.relu = nn.ReLU()
+            self.head = nn.Linear(36, 2)
+
+        def forward(self, x):
+            return self.head(self.relu(self.conv(self.relu(self.conv(x)))).flatten(1))
+
+    convscope.manual_seed(3)
+    model = Twice()
+    x = image()
+    second = nn.capture_outputs(model, x[None])["relu#2"][0, 0]  # (6, 6)
+    grads = model.head.weight.data[1].reshape(6, 6)  # ∂score/∂(second ReLU output)
+    expected = np.maximum(grads.mean() * second, 0)
+    got = explain.grad_cam(model, x, 1, "relu#2", upsample=False)
+    np.testing.assert_allclose(got, expected, atol=1e-6)

@@ -62,15 +62,19 @@ def _replace_output(model: Module, name: str) -> tuple[Any, dict[str, Tensor]]:
     """Hook layer ``name`` so its output becomes a fresh leaf tensor: the score's
     gradient then lands in that leaf's ``.grad`` (= ∂score/∂A)."""
     modules = dict(model.named_modules())
+    module_name, _, nth = name.partition("#")
+    wanted = int(nth) if nth else 1  # "name#2": the module's second call
     held: dict[str, Tensor] = {}
+    calls = [0]
 
     def hook(module: Module, inputs: tuple, output: Any) -> Tensor:
-        if "A" in held:  # a second call of the same module is left alone
+        calls[0] += 1
+        if calls[0] != wanted:  # other calls of the same module are left alone
             return output
         held["A"] = Tensor(output.data.copy(), requires_grad=True)
         return held["A"]
 
-    return modules[name.split("#")[0]].register_forward_hook(hook), held
+    return modules[module_name].register_forward_hook(hook), held
 
 
 def grad_cam(

@@ -42,6 +42,10 @@ export function setupUnit(app) {
         outline(prev.maps[c].overlay, [unit.previous.box], prev.height, prev.width, 8, "#ffcc00");
       }
     }
+    if (prev && unit.kind === "flatten" && unit.source && prev.shape.length === 3) {
+      const [c, y, x] = unit.source; // the map value this feature is a copy of
+      outline(prev.maps[c].overlay, [[y, x, y + 1, x + 1]], prev.height, prev.width, 8, "#ffcc00");
+    }
     const [, height, width] = app.info.input_shape;
     const field = unit.receptive_field ? [unit.receptive_field.box] : [[0, 0, height, width]];
     outline(document.getElementById("input-overlay"), field, height, width, 8, "#ff3b30");
