@@ -56,7 +56,8 @@ notebook: $(VENV)/.test-installed data
 .PHONY: docs
 # Chapter 9 answered by experiment: runs convscope.experiments, writes docs/chapter9.md + figures.
 docs: $(VENV)/.demo-installed data
-	$(VENV)/bin/convscope guide --out docs
+	# One BLAS thread: the experiments are small products, and threads only contend on 2 cores.
+	OPENBLAS_NUM_THREADS=1 $(VENV)/bin/convscope guide --out docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
