@@ -515,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--images",
         type=_positive_int,
         default=3,
-        help="how many test images when no inputs are given (at most 16: one figure each)",
+        help="how many test images when no inputs are given (at most 8: one figure each)",
     )
     p.add_argument(
         "--resize",

@@ -815,8 +815,8 @@ def history_of(run_dir: str | Path) -> dict[str, list[float]]:
     return raw.get("history", raw)
 
 
-# Each image is one figure of every layer's feature maps (about a second each).
-MAX_VISUALIZE_IMAGES = 16
+# Each image is one figure of every layer's feature maps (1–5 s each on a busy 2-core CPU).
+MAX_VISUALIZE_IMAGES = 8
 
 
 def visualize_run(
