@@ -844,8 +844,8 @@ def visualize_run(
     wanted = count if images is None else len(images)
     if wanted > MAX_VISUALIZE_IMAGES:
         warnings.warn(
-            f"visualize draws at most {MAX_VISUALIZE_IMAGES} images (one figure each, about "
-            f"a second apiece); drawing the first {MAX_VISUALIZE_IMAGES} of {wanted}.",
+            f"visualize draws at most {MAX_VISUALIZE_IMAGES} images (one figure of every "
+            f"layer each, seconds apiece); drawing the first {MAX_VISUALIZE_IMAGES} of {wanted}.",
             stacklevel=2,
         )
     if images is None:
