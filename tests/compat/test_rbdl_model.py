@@ -11,7 +11,6 @@ import convscope as cs
 from compat.originals import VERSIONS, load_original
 from convscope.compat import rbdl
 from convscope.compat.rbdl import (
-    AvgPooling,
     Convo2D,
     Dense,
     Dropout,
@@ -168,19 +167,23 @@ def _digits(n_train, n_val):
     return flat(train, i), np.eye(10)[train.labels[i]], flat(test, j), np.eye(10)[test.labels[j]]
 
 
-def final_study_cnn(init):
+def _final_study_cnn(lib, init):
     """The last CNN of the study (notebook "MNIST_Model_2_0 (Indp Study Final)")."""
-    return Model(
+    return lib.Model(
         [
-            Reshape((-1, 28, 28)),
-            Convo2D(init((5, 5))),
-            AvgPooling((5, 5)),
-            Convo2D(init((5, 5))),
-            AvgPooling((5, 5)),
-            Reshape((-1, 144)),
-            Dense(4, 144, 128, 10, activ="relu", f_activ="softmax"),
+            lib.Reshape((-1, 28, 28)),
+            lib.Convo2D(init((5, 5))),
+            lib.AvgPooling((5, 5)),
+            lib.Convo2D(init((5, 5))),
+            lib.AvgPooling((5, 5)),
+            lib.Reshape((-1, 144)),
+            lib.Dense(4, 144, 128, 10, activ="relu", f_activ="softmax"),
         ]
     )
+
+
+def final_study_cnn(init):
+    return _final_study_cnn(rbdl, init)
 
 
 def test_final_study_cnn_learns_with_a_sensible_kernel_scale():
@@ -217,6 +220,15 @@ def test_saves_of_the_original_load_here_and_back():
     np.testing.assert_allclose(ours(image).vals, theirs(image).vals)
     back = R.modelLoadParams(json.loads(json.dumps(getModelSave(ours))), theirs)
     np.testing.assert_allclose(back(image).vals, ours(image).vals)
+
+
+def test_final_study_cnn_with_the_originals_weights_gives_its_outputs():
+    R = load_original("1.0.5")
+    theirs = _final_study_cnn(R, lambda shape: rng.standard_normal(shape) * 0.3)
+    ours = final_study_cnn(np.zeros)
+    modelLoadParams(json.loads(json.dumps(R.getModelSave(theirs))), ours)
+    digit = rng.random((1, 784))  # one image: the original mixes the images of a batch
+    np.testing.assert_allclose(ours(digit).vals, theirs(digit).vals, rtol=1e-9)
 
 
 def test_set_params_refuses_what_does_not_fit():

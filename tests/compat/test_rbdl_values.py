@@ -130,3 +130,10 @@ def test_vals_assignment_checks_the_shape():
     v = Values(A)
     with pytest.raises(ValueError, match=r"shape \(3, 4\); received shape \(2,\)"):
         v.vals = np.zeros(2)
+
+
+def test_numpy_attributes_read_through_but_methods_do_not():
+    v = Values(A)
+    assert v.nbytes == A.nbytes and v.itemsize == 8
+    with pytest.raises(AttributeError, match="no attribute 'cumsum'.*not differentiable"):
+        v.cumsum  # noqa: B018

@@ -155,6 +155,18 @@ class Values:
     def _(self) -> Values:
         return self
 
+    def __getattr__(self, name: str) -> Any:
+        # As the original: NumPy's plain attributes (e.g. .itemsize, .nbytes) read through;
+        # methods do not, since they would bypass the gradient.
+        if name != "tensor" and "tensor" in self.__dict__:
+            value = getattr(self.tensor.data, name, None)
+            if value is not None and not callable(value):
+                return value
+        raise AttributeError(
+            f"'Values' object has no attribute {name!r} (NumPy methods are not differentiable: "
+            "use the Values methods, or .vals for a plain array)."
+        )
+
     def __len__(self) -> int:
         return len(self.tensor)
 
