@@ -174,26 +174,27 @@ def test_folder_of_mixed_sizes_needs_image_size(tmp_path: Path) -> None:
         (np.zeros((2, 1, 10, 10), np.uint8), "10×10 images where the model takes 12×12"),
     ],
 )
-def test_predict_refuses_invalid_arrays(run, tmp_path: Path, array, message, capsys) -> None:
+def test_predict_refuses_invalid_arrays(run, tmp_path: Path, array, message) -> None:
     out, _ = run
     np.save(tmp_path / "bad.npy", array)
-    assert cli.main(["predict", str(out), str(tmp_path / "bad.npy")]) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
+    result = convscope("predict", str(out), str(tmp_path / "bad.npy"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
 
 
 def test_predict_reads_idx_by_content_and_png_sizes_only_on_request(
-    run, folder: Path, tmp_path: Path, capsys
+    run, folder: Path, tmp_path: Path
 ) -> None:
     out, _ = run
     images = np.stack([bars("vertical", np.random.default_rng(i)) for i in range(3)])
     write_idx(tmp_path / "three.bin", images)  # no "ubyte" in the name
     big = tmp_path / "big.png"
     Image.fromarray(np.kron(images[0], np.ones((2, 2), np.uint8))).save(big)  # 24×24
-    assert cli.main(["predict", str(out), str(tmp_path), "--json"]) == 2
-    assert "received 24×24. Pass --resize" in capsys.readouterr().err
-    assert cli.main(["predict", str(out), str(tmp_path), "--json", "--resize"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    refused = convscope("predict", str(out), str(tmp_path), "--json")
+    assert refused.returncode == 2 and "received 24×24. Pass --resize" in refused.stderr
+    resized = convscope("predict", str(out), str(tmp_path), "--json", "--resize")
+    assert resized.returncode == 0, resized.stderr
+    rows = json.loads(resized.stdout)
     assert [Path(r["input"]).name for r in rows] == [
         "big.png",
         *[f"three.bin[{i}]" for i in range(3)],

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import errno
+import itertools
 import json
 import os
 import signal
@@ -274,6 +275,8 @@ def _predict(args: argparse.Namespace) -> int:
     count = 0
     with CountProgress(inputs.total, "predict") as progress:
         rows = predict_inputs(model, info["classes"], inputs, args.top_k, progress=progress)
+        first = next(rows, None)  # the first file's errors come before any output
+        rows = itertools.chain([] if first is None else [first], rows)
         if args.json:
             print("[")
         else:
