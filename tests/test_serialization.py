@@ -521,3 +521,13 @@ def test_object_arrays_are_refused_without_running_code(tmp_path, with_header):
     with pytest.raises(CheckpointError, match=r"evil\.npz'.*pickled object arrays"):
         load(path)
     assert not canary.exists()
+
+
+def test_keys_with_control_characters_round_trip(tmp_path):
+    # Zip truncates member names at NUL: archive names are sanitised, the header keeps keys.
+    obj = {"\x00": np.ones(2, np.float32), "a\x14b/c": np.zeros(1), "\x00 ": np.arange(3)}
+    save(obj, tmp_path / "odd.npz")
+    back = load(tmp_path / "odd.npz")
+    assert list(back) == list(obj)
+    for key, value in obj.items():
+        np.testing.assert_array_equal(back[key], value)

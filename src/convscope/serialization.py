@@ -159,7 +159,12 @@ class _Encoder:
                 f"save() cannot store an object array at {_location(where)}: it would need "
                 "pickle, which is unsafe to load. Convert it to a numeric dtype."
             )
-        base = "/".join(part.replace("/", "_").replace("\\", "_") or "_" for part in where)
+        # Archive member names: no path separators, and no control characters (zip
+        # truncates names at NUL); the header keeps the real keys.
+        base = "/".join(
+            "".join(c if c.isprintable() and c not in "/\\" else "_" for c in part) or "_"
+            for part in where
+        )
         base = base or "root"
         key, n = base, 1
         while key in self.arrays or key == HEADER_KEY:
