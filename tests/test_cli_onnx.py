@@ -44,6 +44,9 @@ def test_import_then_export_round_trip(tmp_path, capsys):
     assert "onnxruntime gives the same logits" in capsys.readouterr().out
     np.testing.assert_allclose(ort_run(tmp_path / "again.onnx", x), model(x).numpy(), atol=1e-5)
 
+    assert cli.main(["summary", str(tmp_path / "bn.onnx")]) == 0  # a model file from elsewhere
+    assert "BatchNorm2d" in capsys.readouterr().out
+
     # A second import into the same directory is refused unless --overwrite.
     assert cli.main(args) == cli.EXIT_RUN_DIR
     assert cli.main([*args, "--overwrite"]) == 0

@@ -152,7 +152,9 @@ def build_model(
     """Build a preset by name (``simple``, ``lenet5``, ``bn``, ``allconv``) or a model file.
 
     Args:
-        name_or_path: preset name, or path to a ``.py`` model file.
+        name_or_path: preset name, path to a ``.py`` model file, or an ``.onnx`` model
+            (built by :func:`convscope.onnx.load`; ``num_classes``/``input_shape`` are
+            the graph's own).
         num_classes: outputs of the last layer.
         input_shape: (C, H, W) of the images the model will see.
 
@@ -171,6 +173,10 @@ def build_model(
             ) from error
     if name_or_path.endswith(".py"):
         return load_model_file(name_or_path, num_classes=num_classes, in_channels=input_shape[0])
+    if name_or_path.endswith(".onnx"):  # a model trained elsewhere; its weights come along
+        from convscope.onnx import load
+
+        return load(name_or_path)
     raise ValueError(
         f"Unknown model {name_or_path!r}: expected one of {sorted(PRESETS)} or a path to a "
         "Python file (ending in .py) defining build_model(num_classes, in_channels) or `model`."
