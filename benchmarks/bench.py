@@ -10,7 +10,13 @@ Sections, each convscope figure beside PyTorch's from the same run, with the rat
 2. end-to-end training epochs of W1 and ``bn`` on Fashion-MNIST (``bench_w1.py``:
    each framework in its own process, epochs taking turns), s/epoch and images/s,
    peak RSS and minor page faults per step;
-3. inference throughput (images/s) at batch 1 and batch 1000 (eval mode, no grad).
+3. inference throughput (images/s) at batch 1 and batch 1000 (eval mode, no grad);
+4. robustness: the slowdown of a W1 epoch when a busy-loop process competes for a core.
+
+Thread budget: PyTorch gets ``--threads`` intra-op threads; convscope gets as many
+data-parallel workers (one BLAS thread each) for W1, and ``--threads`` BLAS threads
+for ``bn`` (BatchNorm's batch statistics forbid splitting the batch); the per-op
+table and inference use ``--threads`` BLAS threads.
 
 PyTorch is optional: without it convscope is timed alone. The CPU model, the BLAS
 kernel and the load average are printed and stored. The JSON goes to
@@ -23,6 +29,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -91,17 +98,28 @@ def inference(batch: int, repeats: int) -> dict:
     }
 
 
+def convscope_workers(model: str, threads: int) -> int:
+    """Data-parallel threads for convscope: one per thread, unless BatchNorm forbids it."""
+    return threads if model == "simple" else 1
+
+
 def training(model: str, epochs: int, threads: int, subset: int | None) -> dict | None:
-    """Epoch time, images/s, peak RSS and faults per step of both frameworks (subprocesses)."""
+    """Epoch time, images/s, peak RSS and faults per step of both frameworks (subprocesses).
+
+    PyTorch runs ``threads`` intra-op threads; convscope runs ``threads`` data-parallel
+    workers with one BLAS thread each where the model allows it (no BatchNorm), else
+    ``threads`` BLAS threads.
+    """
     if not bench_w1.FASHION.is_dir():
         print(f"(no Fashion-MNIST at {bench_w1.FASHION}: training skipped)", file=sys.stderr)
         return None
     argv = ["--model", model, "--epochs", str(epochs), "--threads", str(threads)]
+    argv += ["--workers", str(convscope_workers(model, threads))]
     if subset:
         argv += ["--subset", str(subset)]
     results = bench_w1.main(argv)
     images = subset or 60000
-    row = {"model": model, "images": images}
+    row = {"model": model, "images": images, "workers": convscope_workers(model, threads)}
     for name, r in results.items():
         if r is None:
             continue
@@ -117,7 +135,40 @@ def training(model: str, epochs: int, threads: int, subset: int | None) -> dict 
     return row
 
 
-def report(info: dict, peak: float, ops: list, train: list, infer: list, threads: int) -> str:
+def under_load(threads: int, subset: int) -> dict | None:
+    """Slowdown of a W1 epoch when a busy-loop process competes for one core, per framework.
+
+    Each framework trains ``subset`` images for 2 epochs (the second is timed) twice:
+    alone, then beside a ``while True: pass`` process. Slowdown = busy / alone.
+    """
+    if not bench_w1.FASHION.is_dir():
+        return None
+    argv = ["--model", "simple", "--epochs", "2", "--threads", str(threads)]
+    argv += ["--subset", str(subset), "--workers", str(convscope_workers("simple", threads))]
+
+    def seconds(results):
+        return {k: r["epochs"][-1]["train_seconds"] for k, r in results.items() if r}
+
+    alone = seconds(bench_w1.main(argv))
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        loaded = seconds(bench_w1.main(argv))
+    finally:
+        busy.kill()
+        busy.wait()
+    return {
+        name: {
+            "alone_s": alone[name],
+            "busy_s": loaded[name],
+            "slowdown": loaded[name] / alone[name],
+        }
+        for name in alone
+    }
+
+
+def report(
+    info: dict, peak: float, ops: list, train: list, infer: list, threads: int, load: dict | None
+) -> str:
     blas = info["blas"]
     lines = [
         f"convscope vs PyTorch {info['torch'] or '(not installed)'}, numpy {info['numpy']}, "
@@ -148,6 +199,13 @@ def report(info: dict, peak: float, ops: list, train: list, infer: list, threads
             f"{(row['ratio'] or float('nan')):>7.2f}{pair('images_per_s', '.0f'):>22}"
             f"{pair('peak_rss_mib', '.0f'):>14}{pair('faults_per_step', '.0f'):>13}"
         )
+    if load:
+        lines += ["", "W1 epoch with a competing busy-loop process (slowdown = busy / alone):"]
+        for name, r in load.items():
+            lines.append(
+                f"  {name:<10} alone {r['alone_s']:.2f} s, busy {r['busy_s']:.2f} s, "
+                f"slowdown {r['slowdown']:.2f}x"
+            )
     lines += ["", "Inference, W1, eval mode, no grad:"]
     header = f"{'batch':>6}{'convscope images/s':>20}{'torch images/s':>16}{'ours/torch':>12}"
     lines += [header, "-" * len(header)]
@@ -162,11 +220,14 @@ def report(info: dict, peak: float, ops: list, train: list, infer: list, threads
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="threads per framework")
+    parser.add_argument("--threads", type=int, default=2, help="threads per framework")
     parser.add_argument("--epochs", type=int, default=1, help="training epochs per model")
     parser.add_argument("--subset", type=int, default=None, help="train on N images only")
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per op")
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument(
+        "--load-subset", type=int, default=6400, help="images per epoch of the busy-core test"
+    )
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     args = parser.parse_args(argv)
 
@@ -186,7 +247,8 @@ def main(argv: list[str] | None = None) -> dict:
             row = training(model, args.epochs, args.threads, args.subset)
             if row:
                 train.append(row)
-    text = report(info, peak, ops, train, infer, args.threads)
+    load = None if args.skip_training else under_load(args.threads, args.load_subset)
+    text = report(info, peak, ops, train, infer, args.threads, load)
     print(text)
     result = {
         "machine": info,
@@ -203,6 +265,7 @@ def main(argv: list[str] | None = None) -> dict:
             for c in ops
         ],  # fmt: skip
         "training": train,
+        "under_load": load,
         "inference": infer,
     }
     tmp = args.json.with_suffix(".tmp")

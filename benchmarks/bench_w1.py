@@ -180,10 +180,13 @@ def run_convscope(args: argparse.Namespace) -> str:
             self.cpu = time.process_time()
             self.faults = minor_faults()
 
-    fit(
-        model, train_data, epochs=args.epochs, batch_size=BATCH_SIZE,
-        optimizer=optim.Adam(model.parameters(), lr=1e-3), callbacks=[Turns()], verbose=0,
-    )  # fmt: skip
+    from convscope.train.parallel import data_parallel
+
+    with data_parallel(args.workers):  # 1: the plain single-threaded step
+        fit(
+            model, train_data, epochs=args.epochs, batch_size=BATCH_SIZE,
+            optimizer=optim.Adam(model.parameters(), lr=1e-3), callbacks=[Turns()], verbose=0,
+        )  # fmt: skip
     return convscope.__version__
 
 
@@ -262,7 +265,7 @@ class Worker:
 
     def __init__(self, name: str, args: argparse.Namespace):
         command = [sys.executable, __file__, "--worker", name, "--epochs", str(args.epochs)]
-        command += ["--model", args.model]
+        command += ["--model", args.model, "--workers", str(args.workers)]
         command += ["--threads", str(args.threads), "--seed", str(args.seed)]
         if args.subset:
             command += ["--subset", str(args.subset)]
@@ -367,6 +370,9 @@ def main(argv: list[str] | None = None) -> dict | None:
         "--independent-init", action="store_true", help="each framework draws its own weights"
     )
     parser.add_argument("--no-torch", action="store_true", help="time convscope alone")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="convscope data-parallel threads (BLAS: 1 each)"
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--init", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

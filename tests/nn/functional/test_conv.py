@@ -448,3 +448,25 @@ def test_float32_stays_float32_inside_backward():
         assert out.dtype == np.float32
         grads = out._backward(np.ones(out.shape, dtype=np.float32))
         assert all(g.dtype == np.float32 for g in grads if g is not None)
+
+
+def test_bias_gradient_over_many_rows_is_accurate_like_torch():
+    # 128·26·26 rows summed per channel: a sequential float32 sum is 30x less accurate
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 1, 28, 28)).astype(np.float32)
+    w = rng.standard_normal((8, 1, 3, 3)).astype(np.float32)
+    b = np.zeros(8, np.float32)
+    g = (rng.standard_normal((128, 8, 26, 26)) + 50).astype(np.float32)
+    bias = Tensor(b, requires_grad=True)
+    F.conv2d(Tensor(x), Tensor(w), bias).backward(g)
+    exact = g.astype(np.float64).sum(axis=(0, 2, 3))
+    error = np.abs(bias.grad - exact).max() / np.abs(exact).max()
+    assert bias.grad.dtype == np.float32 and error < 5e-7
+
+
+@pytest.mark.parametrize("padding, stride, dilation", [(0, 1, 1), (1, 1, 1), (2, 2, 1), (1, 1, 2)])
+def test_input_gradient_comes_back_channels_last(padding, stride, dilation):
+    x = Tensor(make((2, 3, 9, 9), 0, np.float64), requires_grad=True)
+    w = Tensor(make((4, 3, 3, 3), 1, np.float64))
+    F.conv2d(x, w, padding=padding, stride=stride, dilation=dilation).sum().backward()
+    assert x.grad.transpose(0, 2, 3, 1).flags.c_contiguous  # (N, H, W, C) in memory

@@ -188,3 +188,27 @@ def test_flatten_errors():
         "flatten expected start_dim <= end_dim; received start_dim=2 (dimension 2) and "
         "end_dim=1 (dimension 1)."
     )
+
+
+def test_flatten_of_a_channels_last_map_is_row_major_and_returns_its_layout():
+    x_nhwc = np.random.default_rng(0).standard_normal((2, 3, 4, 5))  # (N, H, W, C)
+    x = convscope.Tensor(x_nhwc.transpose(0, 3, 1, 2), requires_grad=True)  # (N, C, H, W) view
+    y = F.flatten(x)
+    np.testing.assert_array_equal(y.numpy(), np.ascontiguousarray(x.data).reshape(2, -1))
+    g = np.arange(2 * 60, dtype=np.float64).reshape(2, 60)
+    y.backward(g)
+    np.testing.assert_array_equal(x.grad, g.reshape(2, 5, 3, 4))
+    assert x.grad.transpose(0, 2, 3, 1).flags.c_contiguous  # the input's layout
+
+
+def test_dropout_draws_from_the_thread_generator_inside_thread_generator():
+    from convscope.nn.functional.linear import thread_generator
+
+    x = np.ones(1000, dtype=np.float32)
+    with thread_generator(np.random.default_rng(3)):
+        a = F.dropout(x, 0.5).numpy()
+    with thread_generator(np.random.default_rng(3)):
+        b = F.dropout(x, 0.5).numpy()
+    expected = (np.random.default_rng(3).random(1000, dtype=np.float32) >= 0.5) * 2.0
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, expected)
