@@ -32,7 +32,9 @@ def batch(seed: int = 0, n: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
     return x, rng.integers(0, 10, n).astype(np.int64)
 
 
-def convscope_step(model_name: str, x: np.ndarray, y: np.ndarray, workers: int = 1):
+def convscope_step(
+    model_name: str, x: np.ndarray, y: np.ndarray, workers: int = 1, chunks: int | None = None
+):
     """(model, step()) for convscope; the model's weights initialise PyTorch's too."""
     import convscope
     from convscope import nn, optim
@@ -49,7 +51,7 @@ def convscope_step(model_name: str, x: np.ndarray, y: np.ndarray, workers: int =
 
     def step() -> float:
         opt.zero_grad()
-        with data_parallel(workers):
+        with data_parallel(workers, chunks):
             _, loss = forward_backward(model, loss_fn, xt, yt)
         opt.step()
         return float(loss.item())
@@ -110,11 +112,17 @@ def cpu_seconds() -> float:
 
 
 def measure(
-    model_name: str, steps: int, block: int, warmup: int, with_torch: bool, workers: int = 1
+    model_name: str,
+    steps: int,
+    block: int,
+    warmup: int,
+    with_torch: bool,
+    workers: int = 1,
+    chunks: int | None = None,
 ) -> dict:
     """Median ms/step and faults/step for convscope (and PyTorch), alternating blocks."""
     x, y = batch()
-    model, ours = convscope_step(model_name, x, y, workers)
+    model, ours = convscope_step(model_name, x, y, workers, chunks)
     theirs = None
     if with_torch:
         state = {k: np.asarray(v) for k, v in model.state_dict().items()}
@@ -152,6 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--workers", type=int, default=1, help="convscope data-parallel threads")
+    parser.add_argument("--chunks", type=int, default=None, help="micro-batches per batch")
     args = parser.parse_args(argv)
     limits = None
     with_torch = not args.no_torch
@@ -166,7 +175,9 @@ def main(argv: list[str] | None = None) -> dict:
         limits = threadpool_limits(args.threads, user_api="blas")
         if with_torch:
             torch.set_num_threads(args.threads)
-    res = measure(args.model, args.steps, args.block, args.warmup, with_torch, args.workers)
+    res = measure(
+        args.model, args.steps, args.block, args.warmup, with_torch, args.workers, args.chunks
+    )
     line = [f"{args.model}:"]
     for name, r in res.items():
         line.append(

@@ -37,6 +37,13 @@ def grads_of(model, n_workers, x, y):
     return output.numpy(), float(loss.item()), [p.grad.copy() for p in model.parameters()]
 
 
+def grads_in_chunks(model, n_workers, n_chunks, x, y):
+    model.zero_grad()
+    with data_parallel(n_workers, n_chunks):
+        forward_backward(model, nn.CrossEntropyLoss(), x, y)
+    return [p.grad.copy() for p in model.parameters()]
+
+
 @pytest.mark.parametrize("n_workers", [2, 3, 13])
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 def test_gradients_equal_the_single_threaded_step(n_workers, dtype, tol):
@@ -104,7 +111,9 @@ def test_workers_is_per_thread_and_restored():
 
 @pytest.mark.parametrize("n", [0, -1, 1.5, True])
 def test_bad_worker_counts(n):
-    with pytest.raises(ValueError, match=r"data_parallel expected a number of workers >= 1"):
+    with pytest.raises(
+        ValueError, match=r"data_parallel expected a number of workers >= 1; received workers="
+    ):
         with data_parallel(n):
             pass
 
@@ -119,3 +128,19 @@ def test_fit_inside_data_parallel_matches_fit_alone():
         with data_parallel(n):
             histories.append(fit(model, (x, y), epochs=2, batch_size=16, verbose=0).history)
     np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_workers, n_chunks", [(2, 4), (2, 5), (3, 2)])
+def test_more_chunks_than_threads_give_the_same_gradients(n_workers, n_chunks):
+    model = small_cnn(dtype=np.float64)
+    x, y = batch(dtype=np.float64)
+    single = grads_in_chunks(model, 1, 1, x, y)
+    split = grads_in_chunks(model, n_workers, n_chunks, x, y)
+    for a, b in zip(split, single, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_bad_chunk_counts():
+    with pytest.raises(ValueError, match=r"number of chunks >= 1; received chunks=0"):
+        with data_parallel(2, 0):
+            pass

@@ -55,36 +55,48 @@ from convscope.nn.functional.linear import thread_generator
 from convscope.random import generator
 from convscope.tensor import Tensor
 
-_state = threading.local()  # .workers: micro-batches per step in this thread (default 1)
+_state = threading.local()  # .workers / .chunks: threads and micro-batches (default 1, 1)
 _pools: dict[int, ThreadPoolExecutor] = {}
 _warned: set[int] = set()
 _streams: dict[str, Any] = {}  # the global generator the dropout streams derive from, steps
 
 
 def workers() -> int:
-    """Micro-batches per training step in the calling thread (1: the plain step)."""
+    """Worker threads per training step in the calling thread (1: the plain step)."""
     return getattr(_state, "workers", 1)
 
 
+def chunks() -> int:
+    """Micro-batches per training step in the calling thread."""
+    return getattr(_state, "chunks", 1)
+
+
 @contextlib.contextmanager
-def data_parallel(n: int = 2) -> Iterator[None]:
+def data_parallel(n: int = 2, chunks: int | None = None) -> Iterator[None]:
     """Within this block, training steps in this thread split each batch over ``n`` threads.
 
     Args:
-        n: worker threads (and micro-batches); 1 turns data parallelism off.
+        n: worker threads; 1 turns data parallelism off.
+        chunks: micro-batches per batch (default ``n``). More chunks than threads
+            balance the load when a core is busy with other work: a thread that
+            runs slower simply takes fewer chunks.
 
     Raises:
-        ValueError: ``n`` is not a positive int.
+        ValueError: ``n`` or ``chunks`` is not a positive int.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"data_parallel expected a number of workers >= 1; received {n!r}.")
-    previous = workers()
-    _state.workers = int(n)
+    chunks = n if chunks is None else chunks
+    for name, value in (("workers", n), ("chunks", chunks)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(
+                f"data_parallel expected a number of {name} >= 1; received {name}={value!r}."
+            )
+    previous = workers(), globals()["chunks"]()
+    _state.workers, _state.chunks = int(n), int(chunks) if n > 1 else 1
     limiter = _one_blas_thread() if n > 1 else None
     try:
         yield
     finally:
-        _state.workers = previous
+        _state.workers, _state.chunks = previous
         if limiter is not None:
             limiter.restore_original_limits()
 
@@ -176,7 +188,7 @@ def forward_backward(
     Returns:
         The model's output for the whole batch and the loss.
     """
-    n = min(workers(), len(x.data))
+    n = min(chunks(), len(x.data))  # micro-batches
     if x.requires_grad:  # the input's own gradient would need joining too: not split
         n = 1
     if n > 1 and _batch_dependent(model):
@@ -199,7 +211,7 @@ def forward_backward(
     parts = [x.data[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     replicas = [replicate(model) for _ in range(n)]
     streams = _micro_batch_generators(n)  # one dropout stream per micro-batch
-    pool = _pool(n)
+    pool = _pool(workers())
 
     def forward(k: int) -> Tensor:
         with thread_generator(streams[k]):
