@@ -47,7 +47,19 @@ def convscope_step(
     loss_fn = nn.CrossEntropyLoss()
     xt, yt = convscope.Tensor(x), convscope.Tensor(y)
 
-    from convscope.train.parallel import data_parallel, forward_backward
+    try:
+        from convscope.train.parallel import data_parallel, forward_backward
+    except ImportError:  # a convscope from before data parallelism (before/after runs)
+        import contextlib
+
+        def data_parallel(workers, chunks):
+            return contextlib.nullcontext()
+
+        def forward_backward(model, loss_fn, x, y):
+            output = model(x)
+            loss = loss_fn(output, y)
+            loss.backward()
+            return output, loss
 
     def step() -> float:
         opt.zero_grad()
@@ -94,15 +106,15 @@ def torch_step(model_name: str, state: dict, x: np.ndarray, y: np.ndarray):
     return step
 
 
-def time_steps(step, count: int) -> tuple[list[float], int]:
-    """Per-step seconds of ``count`` steps, and the minor faults they took."""
+def time_steps(step, count: int) -> tuple[list[float], int, float]:
+    """Per-step seconds of ``count`` steps, the minor faults and the CPU seconds they took."""
     times = []
-    faults = minor_faults()
+    faults, cpu = minor_faults(), cpu_seconds()
     for _ in range(count):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return times, minor_faults() - faults
+    return times, minor_faults() - faults, cpu_seconds() - cpu
 
 
 def cpu_seconds() -> float:
@@ -131,24 +143,48 @@ def measure(
         ours()
         if theirs:
             theirs()
-    result = {"convscope": ([], 0), "torch": ([], 0)}
+    result = {"convscope": ([], 0, 0.0), "torch": ([], 0, 0.0)}
     done = 0
     while done < steps:
         n = min(block, steps - done)
         for name, step in (("convscope", ours), ("torch", theirs)):
             if step is None:
                 continue
-            times, faults = time_steps(step, n)
-            result[name] = (result[name][0] + times, result[name][1] + faults)
+            times, faults, cpu = time_steps(step, n)
+            old = result[name]
+            result[name] = (old[0] + times, old[1] + faults, old[2] + cpu)
         done += n
     out = {}
-    for name, (times, faults) in result.items():
+    for name, (times, faults, cpu) in result.items():
         if times:
             out[name] = {
                 "ms_per_step": 1e3 * statistics.median(times),
+                "cpu_ms_per_step": 1e3 * cpu / len(times),
                 "faults_per_step": faults / len(times),
             }
     return out
+
+
+def ablate(args: argparse.Namespace) -> None:
+    """Switch off the optimisations the flags name (only for measuring them)."""
+    from convscope import workspace
+
+    if args.keep_freed_memory:
+        workspace.keep_freed_memory()
+    if args.no_pool:
+        workspace.MIN_BYTES = 1 << 62  # every array from malloc
+    if args.no_relu_fusion:
+        from convscope.nn import functional as F
+
+        relu = F.relu
+
+        def unfused(x):
+            out = relu(x)
+            if out._op == "relu":
+                out._op = "relu (unfused)"  # max_pool2d no longer recognises it
+            return out
+
+        F.relu = unfused  # what nn.ReLU calls
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -161,6 +197,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--workers", type=int, default=1, help="convscope data-parallel threads")
     parser.add_argument("--chunks", type=int, default=None, help="micro-batches per batch")
+    # Ablations: switch one optimisation off to measure what it buys.
+    parser.add_argument("--no-pool", action="store_true", help="workspace pool off")
+    parser.add_argument("--no-relu-fusion", action="store_true", help="pool sees no ReLU")
+    parser.add_argument(
+        "--keep-freed-memory", action="store_true", help="opt-in glibc mallopt first"
+    )
     args = parser.parse_args(argv)
     limits = None
     with_torch = not args.no_torch
@@ -175,13 +217,15 @@ def main(argv: list[str] | None = None) -> dict:
         limits = threadpool_limits(args.threads, user_api="blas")
         if with_torch:
             torch.set_num_threads(args.threads)
+    ablate(args)
     res = measure(
         args.model, args.steps, args.block, args.warmup, with_torch, args.workers, args.chunks
     )
     line = [f"{args.model}:"]
     for name, r in res.items():
         line.append(
-            f"{name} {r['ms_per_step']:.1f} ms/step, {r['faults_per_step']:.0f} faults/step"
+            f"{name} {r['ms_per_step']:.1f} ms/step (CPU {r['cpu_ms_per_step']:.1f}), "
+            f"{r['faults_per_step']:.0f} faults/step"
         )
     if "torch" in res:
         line.append(f"ratio {res['convscope']['ms_per_step'] / res['torch']['ms_per_step']:.2f}")
