@@ -87,6 +87,45 @@ def test_pytorch_exports_import_with_the_same_logits(make, fold, test_images):
     report(f"{label} → ONNX → convscope vs PyTorch", np.abs(ours(images).numpy() - expected).max())
 
 
+def torch_every_layer():
+    """A PyTorch CNN using every layer type the importer reads back from torch's exporter."""
+    return t.Sequential(
+        t.Conv2d(1, 8, 3, padding=1), t.BatchNorm2d(8), t.LeakyReLU(0.1),
+        t.Conv2d(8, 8, 3, stride=2, padding=2, dilation=2, groups=2), t.ELU(0.7),
+        t.MaxPool2d(3, 2, 1, ceil_mode=True), t.GELU(), t.GroupNorm(2, 8), t.SiLU(),
+        t.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1),
+        t.AvgPool2d(2, ceil_mode=True), t.LayerNorm([4, 8, 8]), t.Tanh(),
+        t.AvgPool2d(3, 1, 1, count_include_pad=False), t.Sigmoid(), t.Dropout(0.3),
+        t.AdaptiveAvgPool2d(1), t.Flatten(), t.Linear(4, 6), t.Softmax(1),
+    )  # fmt: skip
+
+
+def test_pytorch_model_with_every_importable_layer(test_images):
+    images, _ = test_images
+    torch.manual_seed(0)
+    theirs = torch_every_layer()
+    with torch.no_grad():  # non-default affine parameters and running statistics
+        for module in theirs.modules():
+            if isinstance(module, (t.BatchNorm2d, t.GroupNorm, t.LayerNorm)):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_(0, 0.3)
+            if isinstance(module, t.BatchNorm2d):
+                module.running_mean.normal_(0, 0.3)
+                module.running_var.uniform_(0.5, 2)
+    theirs.eval()
+    proto = _torch_export(theirs, fold=False)
+    ours = load(proto)
+    assert [type(m).__name__ for m in ours] == [
+        type(m).__name__ for m in theirs if not isinstance(m, t.Dropout)
+    ]  # GroupNorm's six nodes, Sigmoid·x (SiLU) read back as one layer each
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(images)).numpy()
+    got = ours(images).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(got, ort_run(proto, images), atol=1e-5, rtol=0)
+    report("PyTorch every-layer CNN → ONNX → convscope vs PyTorch", np.abs(got - expected).max())
+
+
 def test_imported_w1_is_the_simple_preset(test_images):
     images, labels = test_images
     ours = load(_torch_export(_trained_torch(torch_w1, images, labels)))

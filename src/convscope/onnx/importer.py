@@ -457,6 +457,93 @@ def _padded_average(
     return None
 
 
+def _fold_constant(proto: Any, constants: dict[str, np.ndarray]) -> bool:
+    """Evaluate a node that only rearranges constants (exporters write them for weights).
+
+    ``Constant``, and ``Identity``/``Unsqueeze``/``Squeeze``/``Reshape`` whose inputs are
+    all constants, become constants themselves. Returns True if ``proto`` was folded.
+    """
+    from onnx import helper, numpy_helper
+
+    if proto.op_type == "Constant":
+        attr = proto.attribute[0]
+        value = numpy_helper.to_array(attr.t) if attr.name == "value" else None
+        if value is None:  # value_float(s) / value_int(s)
+            value = np.asarray(helper.get_attribute_value(attr))
+        constants[proto.output[0]] = value
+        return True
+    names = [name for name in proto.input if name]
+    if proto.op_type not in ("Identity", "Unsqueeze", "Squeeze", "Reshape") or not all(
+        name in constants for name in names
+    ):
+        return False
+    value = constants[names[0]]
+    attrs = {a.name: helper.get_attribute_value(a) for a in proto.attribute}
+    axes = [int(a) for a in (constants[names[1]] if len(names) > 1 else attrs.get("axes", []))]
+    if proto.op_type == "Unsqueeze":
+        value = np.expand_dims(value, tuple(axes))
+    elif proto.op_type == "Squeeze":
+        value = np.squeeze(value, tuple(axes) if axes else None)
+    elif proto.op_type == "Reshape":
+        target = [value.shape[i] if n == 0 else n for i, n in enumerate(axes)]
+        value = value.reshape(target)
+    constants[proto.output[0]] = value
+    return True
+
+
+def _torch_group_norm(
+    nodes: list[Any], k: int, constants: dict[str, np.ndarray], x: str, shape: Shape
+) -> tuple[nn.Module, int, str] | None:
+    """PyTorch's exporter writes ``GroupNorm`` as six nodes; read them back as one layer.
+
+    ``Reshape(x, [0, G, -1])`` → ``InstanceNormalization`` (scale 1, shift 0) →
+    ``Shape(x)`` → ``Reshape`` back → ``Mul(weight)`` → ``Add(bias)`` (the last two only
+    with ``affine``). ``nodes[k]`` is the first Reshape. Returns the layer, the index of
+    the next node and the name of its output, or None if the nodes differ.
+    """
+    following: list[_Node] = []
+    j = k
+    while j < len(nodes) and len(following) < 6:
+        proto = nodes[j]
+        j += 1
+        if not _fold_constant(proto, constants):
+            following.append(_Node(proto, constants))
+    ops = [n.op for n in following]
+    if ops[:4] != ["Reshape", "InstanceNormalization", "Shape", "Reshape"] or len(shape) != 4:
+        return None
+    flat, norm, size, back = following[:4]
+    target = constants.get(flat.inputs[1])
+    if target is None or [int(v) for v in target][::2] != [0, -1] or len(target) != 3:
+        return None
+    groups, channels = int(target[1]), shape[1]
+    scale, shift = constants.get(norm.inputs[1]), constants.get(norm.inputs[2])
+    if (
+        flat.inputs[0] != x or norm.inputs[0] != flat.proto.output[0] or size.inputs[0] != x
+        or back.inputs != [norm.proto.output[0], size.proto.output[0]]
+        or scale is None or shift is None or np.any(scale != 1) or np.any(shift != 0)
+        or channels % groups
+    ):  # fmt: skip
+        return None
+    out, used = back.proto.output[0], 4
+    params = {}
+    for op, name in (("Mul", "weight"), ("Add", "bias")):
+        if len(following) > used and following[used].op == op:
+            node = following[used]
+            value = constants.get(node.inputs[1]) if node.inputs[0] == out else None
+            if value is None or value.size != channels:
+                break
+            params[name], out, used = value.reshape(channels), node.proto.output[0], used + 1
+    layer = nn.GroupNorm(
+        groups, channels, eps=_epsilon(norm), affine=bool(params), dtype=scale.dtype
+    )
+    if params:
+        layer.weight.data[...] = params.get("weight", 1)
+        layer.bias.data[...] = params.get("bias", 0)
+    # The index after the last node used (Constant nodes in between included).
+    last = following[used - 1].proto
+    return layer, next(i for i in range(k, len(nodes)) if nodes[i] is last) + 1, out
+
+
 def _walk(model: Any) -> nn.Sequential:
     from onnx import numpy_helper
 
@@ -495,13 +582,9 @@ def _walk(model: Any) -> nn.Sequential:
     while k < len(nodes):
         proto = nodes[k]
         k += 1
+        if _fold_constant(proto, constants):
+            continue
         node = _Node(proto, constants)
-        if node.op == "Constant":
-            constants[proto.output[0]] = numpy_helper.to_array(node.attrs["value"])
-            continue
-        if node.op == "Identity" and node.inputs[0] in constants:  # PyTorch renames weights so
-            constants[proto.output[0]] = constants[node.inputs[0]]
-            continue
         data = [name for name in node.inputs if name and name not in constants]
         # Two-node patterns exporters write for one layer: x · σ(x), and MatMul + bias.
         if (
@@ -531,6 +614,15 @@ def _walk(model: Any) -> nn.Sequential:
                 with no_grad():
                     value = fused(last_input)
                 previous_input, current = current, proto.output[0]
+                continue
+        if node.op == "Reshape" and data == [current]:
+            match = _torch_group_norm(nodes, k - 1, constants, current, value.shape)
+            if match is not None:
+                layer, k, output = match
+                with no_grad():
+                    last_input, value = value, layer(value)
+                layers.append(layer)
+                previous_input, current = current, output
                 continue
         if node.op == "MatMul" and data == [current] and node.inputs[1] == current:
             # A (OH, H) @ [x Bᵀ]: the second half of adaptive average pooling, as written
