@@ -419,6 +419,12 @@ Fashion-MNIST images, {plural(var.epochs, "epoch")}:
 
 {table(["first layer", "its parameters", "network parameters", "test accuracy"], var_rows)}
 
+Unsharing multiplies the first layer's parameters by
+{var.layer_parameters[0] // var.layer_parameters[2]} and ties the layer to one input size; it
+pays only where the same feature should not be detected everywhere — centred Fashion-MNIST
+items carry some information in position, which is what its accuracy above reflects. Tiling
+sits between the two in parameters.
+
 Both new layers are checked against plain loops, gradient-checked, and reduce to `Conv2d`
 (checked against PyTorch) when all their kernels are equal (`tests/nn/test_local.py`).
 
@@ -580,7 +586,8 @@ if they pooled simple cells — the model for the detector and pooling stages of
 **Gabor fits.** A Gabor function (orientation, frequency, width and centre on a grid; phase,
 amplitude and offset by least squares) fitted to each of the {n.filters} 5×5 first-layer
 filters of the CNN trained in §9.9 explains a median R² of {n.median_r2_learned:.2f};
-{pct(n.well_fitted_learned)} of the filters have R² > 0.7. The same fit on the network's
+{pct(n.well_fitted_learned)} of the filters have R² > 0.7. Per filter, best first:
+{", ".join(f"{v:.2f}" for v in sorted(n.gabor_r2_learned, reverse=True))}. The same fit on the network's
 untrained random filters gives {n.median_r2_random:.2f} and {pct(n.well_fitted_random)}. A 5×5
 filter has only 25 numbers, so even noise fits partly; the comparison with random filters,
 not R² alone, says how Gabor-like training made them. 5×5 filters trained briefly on

@@ -168,22 +168,23 @@ def neuroscience(scale: str = "full", seed: int = 0) -> NeuroResult:
 def _figure(kernels, r2, simple, complex_, pref, phases) -> Any:
     from convscope.viz._mpl import new_figure
 
-    fig = new_figure(8.0, 3.0)
+    fig = new_figure(8.0, 4.0)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.4])
     order = np.argsort(-r2)[:6]
     for i, k in enumerate(order):
-        ax = fig.add_subplot(2, 6, i + 1)
+        ax = top.add_subplot(1, 6, i + 1)
         limit = float(np.abs(kernels[k]).max()) or 1.0
         ax.imshow(kernels[k], cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(f"R²={r2[k]:.2f}", fontsize=7)
+        ax.set_title(f"filter {k}: R²={r2[k]:.2f}", fontsize=7)
         ax.set_xticks([])
         ax.set_yticks([])
     k = order[0]
-    ax = fig.add_subplot(2, 2, 3)
+    ax = bottom.add_subplot(1, 2, 1)
     ax.plot(ORIENTATIONS, complex_[:, :, k].mean(axis=1), "o-")
     ax.set_xlabel("grating orientation (°)", fontsize=8)
     ax.set_ylabel("response", fontsize=8)
     ax.set_title(f"orientation tuning, filter {k}", fontsize=8)
-    ax = fig.add_subplot(2, 2, 4)
+    ax = bottom.add_subplot(1, 2, 2)
     deg = np.rad2deg(phases)
     ax.plot(deg, simple[pref[k], :, k], "o-", label="conv+ReLU (simple)")
     ax.plot(deg, complex_[pref[k], :, k], "s--", label="max over 8×8 (complex)")
