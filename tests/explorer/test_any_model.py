@@ -78,3 +78,27 @@ def test_drawings_for_any_input_shape(shape):
     assert result["input"]["shape"] == list(shape)
     assert result["image"]["shape"] == list(shape)
     assert len(result["probabilities"]) == 10
+
+
+def test_a_run_trained_on_an_rgb_image_folder(tmp_path):
+    from PIL import Image
+
+    from convscope import runs
+
+    rng = np.random.default_rng(0)
+    for name, channel in (("red", 0), ("blue", 2)):
+        (tmp_path / "shapes" / name).mkdir(parents=True)
+        for i in range(10):
+            pixels = rng.integers(0, 60, (20, 24, 3), dtype=np.uint8)
+            pixels[4:16, 6:18, channel] = 250
+            Image.fromarray(pixels).save(tmp_path / "shapes" / name / f"{i}.png")
+    config = runs.TrainConfig(dataset=str(tmp_path / "shapes"), model="simple", epochs=1,
+                              batch_size=8, val_fraction=0.0)  # fmt: skip
+    run_dir = runs.train_run(config, tmp_path / "run", verbose=0, report=False)
+    explorer = Explorer.from_run(run_dir)
+    assert explorer.input_shape == (3, 20, 24) and explorer.classes == ["blue", "red"]
+    image = explorer.parse_input({"test": 0})
+    assert explorer.forward(image)["image"]["shape"] == [3, 20, 24]
+    unit = explorer.unit(image, "0", 5, 3, 4)
+    assert unit["previous"]["channels"] == [0, 1, 2] and np.shape(unit["window"]) == (3, 3, 3)
+    assert np.isclose(unit["computed"], unit["value"], atol=1e-5)
