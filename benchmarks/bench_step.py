@@ -167,11 +167,13 @@ def measure(
 
 def ablate(args: argparse.Namespace) -> None:
     """Switch off the optimisations the flags name (only for measuring them)."""
-    from convscope import workspace
-
     if args.keep_freed_memory:
+        from convscope import workspace
+
         workspace.keep_freed_memory()
     if args.no_pool:
+        from convscope import workspace
+
         workspace.MIN_BYTES = 1 << 62  # every array from malloc
     if args.no_relu_fusion:
         from convscope.nn import functional as F
