@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from convscope import explain
+from convscope.data import to_float
 from convscope.explorer.session import jsonable
 from convscope.train import predict
 
@@ -102,6 +103,20 @@ def test_page_loads_with_every_layer(page, explorer):
     )
     assert names == [f"layer-{layer['name']}" for layer in explorer.info()["layers"]]
     shot(page, "overview.png")
+
+
+def test_picking_a_test_image_of_a_class(page, explorer):
+    from selenium.webdriver.support.ui import Select
+
+    Select(page.find_element("id", "test-class")).select_by_value("4")
+    wait(page, "return [...document.querySelectorAll('#test-images figure')].length > 0 && "
+               "[...document.querySelectorAll('#test-images figure')].every(f => "
+               "f.title.includes(': 4 →'))")  # fmt: skip
+    first = page.find_element("css selector", "#test-images figure")
+    index = int(first.get_attribute("data-index"))
+    first.click()
+    wait(page, f"return document.body.dataset.source.startsWith('test image #{index} ')")
+    np.testing.assert_array_equal(current_input(page), to_float(explorer.test[0][index]))
 
 
 def test_drawing_updates_the_prediction(page, explorer):
