@@ -25,7 +25,7 @@ def test_images():
     pytest.skip("no real test images: run `make test` (installs Fashion-MNIST or mnist-5k)")
 
 
-def train_briefly(model, images, labels, steps=15):
+def train_briefly(model, images, labels, steps=8):
     """A few Adam steps, so weights and BatchNorm statistics are no longer their defaults."""
     opt = optim.Adam(model.parameters(), lr=1e-3)
     model.train()

@@ -176,3 +176,26 @@ def test_layers_that_cannot_be_exported_are_named(tmp_path):
     with pytest.raises(ONNXExportError, match="start_dim=0"):
         export(nn.Flatten(0), x)
     assert not (tmp_path / "x.onnx").exists()
+
+
+# Conv2d settings: TF 'same' at strides 1-3 with odd/even kernels, dilation, groups.
+CONV_CASES = [
+    {"kernel_size": 3, "stride": 2, "padding": "same"},
+    {"kernel_size": 4, "stride": 3, "padding": "same"},
+    {"kernel_size": (2, 5), "stride": (1, 2), "padding": "same", "dilation": 2},
+    {"kernel_size": 3, "padding": (2, 1), "dilation": (2, 1), "groups": 4},
+    {"kernel_size": 1, "stride": 2, "bias": False},
+    {"kernel_size": 5, "padding": "valid", "groups": 2},
+]
+
+
+@pytest.mark.parametrize("kwargs", CONV_CASES, ids=str)
+def test_conv_settings_round_trip_inside_nested_sequentials(kwargs, tmp_path):
+    convscope.manual_seed(0)
+    model = nn.Sequential(nn.Sequential(nn.Conv2d(4, 8, **kwargs), nn.ReLU()), nn.Flatten())
+    x = np.random.default_rng(0).standard_normal((3, 4, 11, 10)).astype(np.float32)
+    export(model, x[:1], tmp_path / "conv.onnx")
+    np.testing.assert_allclose(ort_run(tmp_path / "conv.onnx", x), model(x).numpy(), atol=1e-5)
+    back = load(tmp_path / "conv.onnx")
+    np.testing.assert_array_equal(back(x).numpy(), model(x).numpy())
+    assert back[0].padding == model[0][0].padding or kwargs.get("padding") == "valid"
