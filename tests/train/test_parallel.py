@@ -130,7 +130,7 @@ def test_fit_inside_data_parallel_matches_fit_alone():
     np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-10)
 
 
-@pytest.mark.parametrize("n_workers, n_chunks", [(2, 4), (2, 5), (3, 2)])
+@pytest.mark.parametrize("n_workers, n_chunks", [(2, 4), (2, 5), (3, 2), (1, 3)])
 def test_more_chunks_than_threads_give_the_same_gradients(n_workers, n_chunks):
     model = small_cnn(dtype=np.float64)
     x, y = batch(dtype=np.float64)
