@@ -28,13 +28,12 @@ CHROMEDRIVER = shutil.which("chromedriver")
 SHOTS = os.environ.get("CONVSCOPE_SHOTS")
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    missing = [name for name, path in [("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)]
+def require_browser(chromium, chromedriver) -> None:
+    """Skip when Chromium, chromedriver or selenium is missing — fail instead in CI."""
+    missing = [name for name, path in [("chromium", chromium), ("chromedriver", chromedriver)]
                if path is None]  # fmt: skip
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        import selenium  # noqa: F401
     except ImportError:
         missing.append("selenium (pip)")
     if missing:
@@ -45,6 +44,23 @@ def browser(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
+
+
+def test_a_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="need chromium: `sudo apt-get install"):
+        require_browser(None, "/usr/bin/chromedriver")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="need chromium, chromedriver"):
+        require_browser(None, None)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    require_browser(CHROMIUM, CHROMEDRIVER)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
