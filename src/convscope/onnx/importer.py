@@ -589,7 +589,8 @@ def _walk(model: Any) -> nn.Sequential:
         # Two-node patterns exporters write for one layer: x · σ(x), and MatMul + bias.
         if (
             node.op == "Mul"
-            and sorted(data) == sorted([current, previous_input])
+            and len(data) == 2
+            and set(data) == {current, previous_input}
             and (layers and isinstance(layers[-1], nn.Sigmoid))
         ):
             layers[-1] = nn.SiLU()  # x · σ(x), as convscope writes SiLU
