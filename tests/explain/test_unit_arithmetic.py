@@ -98,18 +98,21 @@ def test_avg_pool_divisor(include_pad, ceil_mode):
             assert_consistent(explain.unit_arithmetic(model, x, call.name, *unit))
 
 
-def test_linear_contributions_and_their_sources():
+@pytest.mark.parametrize("between", [[], [nn.Dropout(0.5)], [nn.ReLU(), nn.Dropout(0.2)]])
+def test_linear_contributions_and_their_sources(between):
     convscope.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
-    x = image((1, 6, 6))
-    conv_out = nn.capture_outputs(model, x[None])["0"][0]
-    unit = explain.unit_arithmetic(model, x, "2", channel=1)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), *between, nn.Linear(2 * 4 * 4, 3))
+    x = image((1, 6, 6)) - 0.3
+    outputs = nn.capture_outputs(model, x[None])
+    conv_out = outputs[str(1 + len(between))].reshape(2, 4, 4)  # the Linear's input, as maps
+    unit = explain.unit_arithmetic(model, x, str(2 + len(between)), channel=1)
+    assert unit["source_layer"] == "0"
     products = [c["product"] for c in unit["contributions"]]
     assert products == sorted(products, key=abs, reverse=True)
     assert len(products) == explain.unit_arithmetic.__globals__["TOP_CONTRIBUTIONS"]
     for c in unit["contributions"]:
         assert np.isclose(conv_out[tuple(c["source"])], c["input"])
-        assert np.isclose(c["weight"], model[2].weight.data[1, c["index"]])
+        assert np.isclose(c["weight"], model[-1].weight.data[1, c["index"]])
     assert np.isclose(sum(products) + unit["rest"] + unit["bias"], unit["value"], atol=1e-5)
     assert_consistent(unit)
 

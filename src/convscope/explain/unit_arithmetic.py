@@ -306,6 +306,19 @@ def _source(call: Call, feature: int) -> list[int] | None:
     return None
 
 
+def _flatten_before(calls: list[Call], index: int | None) -> Call | None:
+    """The Flatten call feeding a vector layer through elementwise layers only (Dropout,
+    activations, batch norm keep each feature's index), or None."""
+    while index is not None:
+        call = calls[index]
+        if isinstance(call.module, Flatten):
+            return call if call.input.ndim == 4 else None
+        if not isinstance(call.module, (*ELEMENTWISE, BatchNorm1d)):
+            return None
+        index = call.parent
+    return None
+
+
 def _flatten(calls: list[Call], index: int, channel: int, row: int, col: int) -> dict:
     call = calls[index]
     source = _source(call, channel)
@@ -329,7 +342,7 @@ def _linear(calls: list[Call], index: int, channel: int, row: int, col: int) -> 
     weights = layer.weight.data[channel].astype(np.float64)
     products = inputs * weights
     order = np.argsort(-np.abs(products), kind="stable")[:TOP_CONTRIBUTIONS]
-    parent = calls[call.parent] if call.parent is not None else None
+    flatten = _flatten_before(calls, call.parent)
     total = float(products.sum())
     bias = float(layer.bias.data[channel]) if layer.bias is not None else 0.0
     pre = total + bias
@@ -345,10 +358,14 @@ def _linear(calls: list[Call], index: int, channel: int, row: int, col: int) -> 
                 "input": float(inputs[j]),
                 "weight": float(weights[j]),
                 "product": float(products[j]),
-                "source": _source(parent, int(j)) if parent is not None else None,
+                "source": _source(flatten, int(j)) if flatten is not None else None,
             }
             for j in order
         ],
+        # The feature maps the inputs were flattened from (their (c, y, x) are "source").
+        "source_layer": None
+        if flatten is None
+        else (calls[flatten.parent].name if flatten.parent is not None else "input"),
         "rest": total - listed,
         "sum": total,
         "bias": bias,

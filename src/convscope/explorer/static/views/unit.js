@@ -46,6 +46,18 @@ export function setupUnit(app) {
       const [c, y, x] = unit.source; // the map value this feature is a copy of
       outline(prev.maps[c].overlay, [[y, x, y + 1, x + 1]], prev.height, prev.width, 8, "#ffcc00");
     }
+    const sources = app.overview.maps(unit.source_layer);
+    if (unit.kind === "linear" && sources && sources.shape.length === 3) {
+      // Where the largest contributions were read from, on the maps before Flatten.
+      const byChannel = {};
+      for (const c of unit.contributions) {
+        if (!c.source) continue;
+        (byChannel[c.source[0]] ||= []).push([c.source[1], c.source[2], c.source[1] + 1, c.source[2] + 1]);
+      }
+      for (const [c, boxes] of Object.entries(byChannel)) {
+        outline(sources.maps[c].overlay, boxes, sources.height, sources.width, 8, "#ffcc00");
+      }
+    }
     const [, height, width] = app.info.input_shape;
     const field = unit.receptive_field ? [unit.receptive_field.box] : [[0, 0, height, width]];
     outline(document.getElementById("input-overlay"), field, height, width, 8, "#ff3b30");
