@@ -186,3 +186,86 @@ def test_bad_arguments():
         r"Received size=\(2, 2, 2\)\.",
     ):
         RandomCrop((2, 2, 2))
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("RandomShift", lambda x: RandomShift(1)(x)),
+        ("RandomCrop", lambda x: RandomCrop(2)(x)),
+        ("RandomHorizontalFlip", lambda x: RandomHorizontalFlip()(x)),
+        ("Normalize", lambda x: Normalize(0, 1)(x)),
+        ("crop", lambda x: crop(x, np.zeros(1, int), np.zeros(1, int), (2, 2))),
+        ("translate", lambda x: translate(x, np.zeros(1, int), np.zeros(1, int), 1)),
+        ("compute_mean_std", compute_mean_std),
+    ],
+)
+def test_shape_errors_name_the_transform(name, call):
+    with pytest.raises(ValueError, match=rf"^{name} expected a batch of shape \(N, C, H, W\)"):
+        call(np.zeros((1, 3, 3), np.float32))
+
+
+def test_pad_places_the_image_inside_unequal_borders():
+    from convscope.data.transforms import pad
+
+    x = np.arange(6, dtype=np.float32).reshape(1, 1, 2, 3) + 1
+    out = pad(x, (1, 2))  # 1 row above and below, 2 columns left and right
+    assert out.shape == (1, 1, 4, 7)
+    np.testing.assert_array_equal(out[0, 0, 1:3, 2:5], x[0, 0])
+    assert out.sum() == x.sum()  # zeros everywhere else
+    with pytest.raises(ValueError, match=r"^Invalid value for argument `padding`"):
+        pad(x, (1, 2, 3))
+
+
+def test_random_crop_on_non_square_images_and_one_axis_too_large():
+    convscope.manual_seed(3)
+    x = np.random.default_rng(3).random((6, 2, 4, 7)).astype(np.float32)
+    out = RandomCrop((3, 5))(x)
+    assert out.shape == (6, 2, 3, 5)
+    for n in range(6):  # every crop is a 3×5 window of its own image
+        windows = np.lib.stride_tricks.sliding_window_view(x[n], (3, 5), axis=(1, 2))
+        assert any(np.array_equal(windows[:, i, j], out[n]) for i in range(2) for j in range(3))
+    with pytest.raises(ValueError, match=r"RandomCrop\(size=\(5, 3\)\) does not fit"):
+        RandomCrop((5, 3))(x)  # too tall, narrow enough
+    with pytest.raises(ValueError, match=r"RandomCrop\(size=\(3, 8\)\) does not fit"):
+        RandomCrop((3, 8))(x)  # short enough, too wide
+
+
+def test_random_shift_never_exceeds_max_shift():
+    convscope.manual_seed(4)
+    x = _dot(n=2000, h=11, w=11, at=(5, 5))
+    where = RandomShift(1)(x)[:, 0].reshape(2000, 121).argmax(axis=1)
+    assert set((where // 11 - 5).tolist()) == {-1, 0, 1} == set((where % 11 - 5).tolist())
+
+
+def test_compose_and_to_float_repr_exactly():
+    assert repr(ToFloat()) == "ToFloat()"
+    assert repr(Compose([ToFloat(), RandomShift(2)])) == (
+        "Compose([\n    ToFloat(),\n    RandomShift(max_shift=2),\n])"
+    )
+
+
+def test_normalize_refuses_mean_and_std_of_different_lengths():
+    with pytest.raises(ValueError) as info:
+        Normalize([0.5, 0.5], [0.1, 0.2, 0.3])
+    assert str(info.value) == (
+        "Normalize expected mean and std with one value per channel (same length); "
+        "received mean=[0.5, 0.5], std=[0.1, 0.2, 0.3]."
+    )
+
+
+def test_compute_mean_std_accepts_datasets_tuples_and_arrays_of_any_aspect():
+    # Two channels of a 2×3 image, by hand: channel 0 is 0 and 255 (mean 0.5, std 0.5),
+    # channel 1 is all 51 (0.2, std 0).
+    images = np.zeros((2, 2, 2, 3), np.uint8)
+    images[1, 0] = 255
+    images[:, 1] = 51
+
+    class Dataset:
+        def __init__(self, images):
+            self.images = images
+
+    for data in (images, (images, np.zeros(2)), Dataset(images)):
+        mean, std = compute_mean_std(data, batch_size=1)
+        np.testing.assert_allclose(mean, (0.5, 0.2), rtol=1e-12)
+        np.testing.assert_allclose(std, (0.5, 0.0), atol=1e-12)

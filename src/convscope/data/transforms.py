@@ -275,15 +275,21 @@ def compute_mean_std(data, batch_size: int = 4096) -> tuple[tuple[float, ...], t
     images = data[0] if isinstance(data, tuple) else getattr(data, "images", data)
     images = _check_batch(images, "compute_mean_std")
     n_channels = images.shape[1]
-    total = np.zeros(n_channels)
-    squares = np.zeros(n_channels)
+    mean = np.zeros(n_channels)
+    m2 = np.zeros(n_channels)  # Σ (x − mean)² so far
+    count = 0
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size].astype(np.float64)
         if images.dtype == np.uint8:
             chunk /= 255.0  # the same scaling as to_float, in float64
-        total += chunk.sum(axis=(0, 2, 3))
-        squares += np.square(chunk).sum(axis=(0, 2, 3))
-    count = images.shape[0] * images.shape[2] * images.shape[3]
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+        # Chan et al.'s pairwise update: chunk statistics are centred on the chunk's
+        # own mean, so no E[x²] − mean² cancellation (a constant channel has std 0).
+        n = chunk.shape[0] * chunk.shape[2] * chunk.shape[3]
+        chunk_mean = chunk.mean(axis=(0, 2, 3))
+        chunk_m2 = np.square(chunk - chunk_mean[None, :, None, None]).sum(axis=(0, 2, 3))
+        delta = chunk_mean - mean
+        m2 += chunk_m2 + delta**2 * (count * n / (count + n))
+        mean += delta * (n / (count + n))
+        count += n
+    std = np.sqrt(m2 / count)
     return tuple(float(m) for m in mean), tuple(float(s) for s in std)
