@@ -44,6 +44,12 @@ def test_import_then_export_round_trip(tmp_path, capsys):
     assert "onnxruntime gives the same logits" in capsys.readouterr().out
     np.testing.assert_allclose(ort_run(tmp_path / "again.onnx", x), model(x).numpy(), atol=1e-5)
 
+    from convscope.explorer.session import Explorer
+
+    explorer = Explorer.from_run(run_dir)  # what `convscope explore` serves
+    shown = explorer.forward(explorer.parse_input({"test": 0}))
+    assert len(shown["probabilities"]) == 10 and len(shown["layers"]) == len(model)
+
     assert cli.main(["summary", str(tmp_path / "bn.onnx")]) == 0  # a model file from elsewhere
     assert "BatchNorm2d" in capsys.readouterr().out
 
