@@ -158,6 +158,7 @@ def test_resume_refuses_changed_settings_and_extends_epochs(finished: Path, tmp_
     assert result.returncode == 0, result.stderr
     history = json.loads((run / "history.json").read_text())["history"]
     assert len(history["loss"]) == 3
+    assert json.loads((run / "config.json").read_text())["epochs"] == 3  # resumable as such
     shorter = convscope("train", "--resume", str(run), "--epochs", "2")
     one_line_error(shorter, 3, "already trained 3 epochs")
 

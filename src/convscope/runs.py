@@ -485,6 +485,8 @@ def train_run(
         (run_dir / "checkpoints").mkdir(exist_ok=True)
         if not resume:
             _write_run_config(run_dir, config, splits, input_shape)
+        elif read_config(run_dir).epochs != config.epochs:  # extended with --epochs N
+            _write_json(run_dir / "config.json", read_run_info(run_dir) | {"epochs": config.epochs})
         trainer = _train(config, model, splits, run_dir, resume, verbose)
         # The run's result is its best checkpoint (lowest validation loss), the same
         # weights `convscope evaluate` loads, so the report and evaluate always agree.
