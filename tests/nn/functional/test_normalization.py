@@ -228,3 +228,64 @@ def test_float32_training_on_channels_last_conv_output_is_as_exact_as_float64_to
     TF.batch_norm(truth[0].detach(), torch_mean, torch_var, training=True)
     np.testing.assert_allclose(running_mean, torch_mean.numpy(), rtol=2e-7, atol=1e-7)
     np.testing.assert_allclose(running_var, torch_var.numpy(), rtol=2e-7, atol=1e-7)
+
+
+# --------------------------------------------------------------------------- defaults and names
+
+
+def test_defaults_are_torchs_evaluation_mode_and_momentum():
+    rng = np.random.default_rng(5)
+    x = make_input((6, 3, 2), np.float64)
+    mean, var = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
+    ours = F.batch_norm(Tensor(x), mean.copy(), var.copy())  # training=False by default
+    theirs = TF.batch_norm(torch.tensor(x), torch.tensor(mean), torch.tensor(var))
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    ours_mean, theirs_mean = mean.copy(), torch.tensor(mean)
+    F.batch_norm(Tensor(x), ours_mean, var.copy(), training=True)  # momentum 0.1
+    TF.batch_norm(torch.tensor(x), theirs_mean, torch.tensor(var), training=True)
+    np.testing.assert_allclose(ours_mean, theirs_mean.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_bias_without_weight_matches_torch(training):
+    rng = np.random.default_rng(6)
+    mean, var = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
+    torch_parity(
+        lambda x, b: F.batch_norm(x, mean.copy(), var.copy(), None, b, training=training),
+        lambda x, b: TF.batch_norm(
+            x, torch.tensor(mean), torch.tensor(var), None, b, training=training
+        ),
+        make_input((4, 3, 2), np.float64),
+        rng.standard_normal(3),
+    )
+
+
+def test_dtype_errors_name_the_op_and_the_argument():
+    x = Tensor(np.zeros((2, 3)))
+    with pytest.raises(TypeError) as info:
+        F.batch_norm(Tensor(np.zeros((2, 3), np.int64)), None, None, training=True)
+    assert str(info.value) == (
+        "batch_norm expected a floating-point input; received dtype int64. "
+        "Convert it first, e.g. x.float()."
+    )
+    with pytest.raises(TypeError, match=r"^batch_norm expected a floating-point bias; received"):
+        F.batch_norm(x, None, None, None, Tensor(np.zeros(3, np.int64)), training=True)
+    with pytest.raises(TypeError) as info:
+        F.batch_norm(x, np.zeros(3), [1.0, 1.0, 1.0], training=True)
+    assert str(info.value).endswith("or None; received list.")
+    with pytest.raises(TypeError) as info:
+        F.batch_norm(x, np.zeros(3, np.int64), None, training=True)
+    assert str(info.value).endswith("or None; received ndarray of dtype int64.")
+
+
+@pytest.mark.parametrize("missing", ["running_mean", "running_var"])
+def test_eval_needs_both_running_statistics(missing):
+    stats = {"running_mean": np.zeros(3), "running_var": np.ones(3)}
+    stats[missing] = None
+    with pytest.raises(ValueError, match="needs running_mean and running_var"):
+        F.batch_norm(Tensor(np.zeros((2, 3))), stats["running_mean"], stats["running_var"])
+
+
+def test_names_itself_in_the_graph():
+    out = F.batch_norm(Tensor(np.ones((2, 3)), requires_grad=True), None, None, training=True)
+    assert out.grad_fn == "batch_norm"
