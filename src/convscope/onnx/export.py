@@ -58,11 +58,11 @@ class _Graph:
         from onnx import numpy_helper
 
         name = self.name(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(numpy_helper.from_array(np.require(array, requirements="C"), name))
         return name
 
     def param(self, value: Any, hint: str) -> str:
-        """A parameter or buffer as a constant in the model's dtype."""
+        """A parameter or buffer (or array) as a constant, in its own dtype."""
         return self.const(np.asarray(value.data if isinstance(value, Tensor) else value), hint)
 
     def node(self, op: str, inputs: list[str], name: str, **attrs: Any) -> str:
