@@ -150,6 +150,31 @@ def test_a_second_process_is_locked_out(finished: Path, tmp_path: Path) -> None:
     assert snapshot(run) == before
 
 
+def test_two_trainings_into_one_directory(tmp_path: Path) -> None:
+    run = tmp_path / "shared"
+    command = [
+        sys.executable,
+        "-m",
+        "convscope",
+        "train",
+        *TINY,
+        "--epochs",
+        "1",
+        "--out",
+        str(run),
+    ]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    both = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env) for _ in "ab"]
+    results = sorted((p.wait(timeout=300), p.stderr.read()) for p in both)
+    assert [code for code, _ in results] == [0, 3], results
+    # The second one found the run locked (still training) or finished (already a run).
+    assert (
+        "in use by another convscope process" in results[1][1]
+        or "already holds a run" in (results[1][1])
+    )
+    assert convscope("evaluate", str(run)).returncode == 0  # config and checkpoints agree
+
+
 def test_resume_refuses_changed_settings_and_extends_epochs(finished: Path, tmp_path: Path):
     run = copy_of(finished, tmp_path)
     result = convscope("train", "--resume", str(run), "--lr", "0.01", "--dataset", "mnist-5k")

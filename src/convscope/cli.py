@@ -238,11 +238,10 @@ def _add_run_dir(p: argparse.ArgumentParser) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from convscope.runs import evaluate_run, read_config
+    from convscope.runs import evaluate_run
     from convscope.train.progress import CountProgress
 
-    total = read_config(args.run_dir).test_limit  # the bar's total when known up front
-    with CountProgress(total, "evaluate") as progress:
+    with CountProgress(None, "evaluate") as progress:  # its total is set once data is loaded
         result = evaluate_run(args.run_dir, args.checkpoint, progress=progress)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -732,8 +732,10 @@ def evaluate_model(
     """Test loss, accuracy, per-class accuracy and confusion matrix, as JSON-ready values.
 
     The test images are evaluated batch by batch; ``progress`` is called with each
-    batch's size.
+    batch's size (and its ``set_total``, if it has one, with the number of images).
     """
+    if progress is not None and hasattr(progress, "set_total"):
+        progress.set_total(len(splits.test[1]))
     result = evaluate(
         model,
         splits.test,

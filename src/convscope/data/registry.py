@@ -38,7 +38,8 @@ def canonical_name(name: str) -> str:
     if key not in DATASET_NAMES:
         raise ValueError(
             f"Unknown dataset {name!r}; expected one of {', '.join(DATASET_NAMES)}. "
-            "For your own images use ImageFolder(root)."
+            "For your own images pass the path of their folder (`convscope train --dataset "
+            "PATH`) or use ImageFolder(root)."
         )
     return key
 

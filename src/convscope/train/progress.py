@@ -168,6 +168,12 @@ class CountProgress:
             else tqdm(total=total, desc=desc, unit="img", unit_scale=True, file=self.file)
         )
 
+    def set_total(self, total: int) -> None:
+        """The number of items, once known (e.g. after the data is loaded)."""
+        if self.bar is not None:
+            self.bar.total = int(total)
+            self.bar.refresh()
+
     def __call__(self, n: int) -> None:
         self.done += int(n)
         if self.bar is not None:
