@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 import sys
 import threading
 from collections.abc import Sequence
@@ -73,8 +74,8 @@ def empty(shape: int | Sequence[int], dtype: np.dtype | type = np.float32) -> np
     """
     global _tick, _pooled_bytes
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype=dtype)
     size = _size_class(nbytes)
@@ -92,7 +93,7 @@ def empty(shape: int | Sequence[int], dtype: np.dtype | type = np.float32) -> np
             if _pooled_bytes > MAX_POOLED_BYTES:
                 _release(MAX_POOLED_BYTES // 2)
         _last_use[id(buffer)] = _tick
-        return buffer[:nbytes].view(dtype).reshape(shape)
+    return np.ndarray(shape, dtype=dtype, buffer=buffer)  # its .base keeps the buffer used
 
 
 def zeros(shape: int | Sequence[int], dtype: np.dtype | type = np.float32) -> np.ndarray:
@@ -108,8 +109,14 @@ def empty_like(a: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarra
     A channels-last ``(N, C, H, W)`` view gets a channels-last buffer, so elementwise
     ops between the two read both arrays in memory order.
     """
+    dtype = a.dtype if dtype is None else dtype
+    if a.flags.c_contiguous:
+        return empty(a.shape, dtype)
+    if a.ndim == 4 and a.transpose(0, 2, 3, 1).flags.c_contiguous:  # channels last
+        n, c, h, w = a.shape
+        return empty((n, h, w, c), dtype).transpose(0, 3, 1, 2)
     order = sorted(range(a.ndim), key=lambda d: (-a.strides[d], d))  # outermost first
-    stored = empty(tuple(a.shape[d] for d in order), a.dtype if dtype is None else dtype)
+    stored = empty(tuple(a.shape[d] for d in order), dtype)
     return stored.transpose(np.argsort(order))
 
 
