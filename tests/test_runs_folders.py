@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convscope import cli, runs
+from convscope import cli, run_predict, runs
 from convscope.data import write_idx
 
 Image = pytest.importorskip("PIL.Image", reason="image folders need Pillow")
@@ -204,7 +204,7 @@ def test_predict_reads_idx_by_content_and_png_sizes_only_on_request(
 
 def test_visualize_caps_huge_image_counts(run, tmp_path: Path, capsys, monkeypatch) -> None:
     out, _ = run
-    monkeypatch.setattr(runs, "MAX_VISUALIZE_IMAGES", 1)
+    monkeypatch.setattr(run_predict, "MAX_VISUALIZE_IMAGES", 1)
     args = ["visualize", str(out), "--images", "100000", "--out", str(tmp_path)]
     assert cli.main(args) == 0
     captured = capsys.readouterr()
