@@ -1,7 +1,7 @@
 """Reading a run directory: its config, history, checkpoints and the model they hold.
 
 The layout is described in :mod:`convscope.runs`. Everything here reads (or, for
-:func:`write_json`, atomically writes) one file of a run; nothing trains.
+``_write_json``, atomically writes) one file of a run; nothing trains.
 """
 
 from __future__ import annotations
