@@ -98,12 +98,13 @@ def _windows(
     """
     n_str, h_str, w_str, *c_str = image.strides
     (sh, sw), (dh, dw) = stride, dilation
-    return as_strided(
-        image,
-        shape=(image.shape[0], *out_size, *kernel_size, *image.shape[3:]),
-        strides=(n_str, h_str * sh, w_str * sw, h_str * dh, w_str * dw, *c_str),
-        writeable=False,
-    )
+    shape = (image.shape[0], *out_size, *kernel_size, *image.shape[3:])
+    strides = (n_str, h_str * sh, w_str * sw, h_str * dh, w_str * dw, *c_str)
+    if image.flags.c_contiguous:  # as as_strided, ~10x cheaper (it matters at batch 1)
+        view = np.ndarray(shape, image.dtype, buffer=image, strides=strides)
+        view.flags.writeable = False
+        return view
+    return as_strided(image, shape=shape, strides=strides, writeable=False)
 
 
 def _col2im_add(

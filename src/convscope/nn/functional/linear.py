@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Iterator
 
@@ -200,7 +201,7 @@ def flatten(input: ArrayLike, start_dim: int = 1, end_dim: int = -1) -> Tensor:
         )
     if x.ndim == 0:
         return x.reshape(1)
-    merged = int(np.prod(x.shape[start : end + 1]))
+    merged = math.prod(x.shape[start : end + 1])
     shape = x.shape[:start] + (merged,) + x.shape[end + 1 :]  # merged dims -> one
     a = x.data
     if a.flags.c_contiguous:

@@ -236,7 +236,8 @@ def max_pool2d(
     windows = _Windows("max_pool2d", input, kernel_size, stride, padding, ceil_mode)
     x = windows.x
     views = windows.offsets(windows.padded(-np.inf))
-    out = _copy(views[0])  # (N, C, OH, OW), stored like the input
+    out = _empty_like_layout(x.data, windows.out_size)  # (N, C, OH, OW), stored like x
+    np.copyto(out, views[0])
     track = x.requires_grad and is_grad_enabled()
     greater = []  # per offset k >= 1: where it beat the maximum of offsets 0 .. k-1
     for view in views[1:]:
@@ -334,13 +335,6 @@ def _in_layout_of(a: np.ndarray, like: np.ndarray) -> np.ndarray:
     return copy
 
 
-def _copy(a: np.ndarray) -> np.ndarray:
-    """A copy of ``a`` stored in ``a``'s layout, in a pooled buffer."""
-    copy = workspace.empty_like(a)
-    np.copyto(copy, a)
-    return copy
-
-
 def _axis_order(a: np.ndarray) -> tuple[int, ...]:
     """Axes from the largest stride to the smallest, ignoring axes of length 1."""
     return tuple(sorted((d for d in range(a.ndim) if a.shape[d] > 1), key=lambda d: -a.strides[d]))
@@ -394,7 +388,8 @@ def avg_pool2d(
     windows = _Windows("avg_pool2d", input, kernel_size, stride, padding, ceil_mode)
     x = windows.x
     views = windows.offsets(windows.padded(0.0))
-    out = _copy(views[0])  # (N, C, OH, OW), stored like the input
+    out = _empty_like_layout(x.data, windows.out_size)  # (N, C, OH, OW), stored like x
+    np.copyto(out, views[0])
     for view in views[1:]:
         out += view
     divisor = windows.divisor(count_include_pad, x.dtype)
