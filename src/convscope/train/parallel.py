@@ -77,21 +77,23 @@ def data_parallel(n: int = 2, chunks: int | None = None) -> Iterator[None]:
 
     Args:
         n: worker threads; 1 turns data parallelism off.
-        chunks: micro-batches per batch (default ``n``). More chunks than threads
+        chunks: micro-batches per batch (default ``2·n``). More chunks than threads
             balance the load when a core is busy with other work: a thread that
-            runs slower simply takes fewer chunks. With ``n == 1`` and ``chunks > 1``
+            runs slower simply takes fewer chunks (W1, 2 threads, on a loaded machine:
+            4 chunks took 60–97 ms per step where 2 took 72–110). With ``n == 1`` and ``chunks > 1``
             the micro-batches run one after another in the calling thread: smaller,
             cache-sized working sets.
 
     Raises:
         ValueError: ``n`` or ``chunks`` is not a positive int.
     """
-    chunks = n if chunks is None else chunks
-    for name, value in (("workers", n), ("chunks", chunks)):
+    for name, value in (("workers", n), ("chunks", 1 if chunks is None else chunks)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(
                 f"data_parallel expected a number of {name} >= 1; received {name}={value!r}."
             )
+    if chunks is None:
+        chunks = 2 * n if n > 1 else 1
     previous = workers(), globals()["chunks"]()
     _state.workers, _state.chunks = int(n), int(chunks)
     limiter = _one_blas_thread() if n > 1 else None
