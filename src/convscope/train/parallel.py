@@ -5,14 +5,14 @@ running the forward and backward pass of half a batch keep two cores busy with
 the elementwise work too — which 2-thread BLAS alone does not do (its second
 thread only helps inside matrix products, and spin-waits in between). One step:
 
-1. the batch is split into ``workers`` micro-batches along axis 0;
-2. each worker thread runs the model's forward pass on its micro-batch, through a
+1. the batch is split into micro-batches along axis 0 (two per thread by default);
+2. worker threads run the model's forward pass on the micro-batches, each through a
    *replica* of the model whose parameters share the model's arrays but are
    separate tensors (so the threads' gradients never race on one ``.grad``);
 3. the calling thread joins the outputs and computes the loss on the whole batch,
    exactly as the single-threaded step does, and back-propagates it to the joined
    output;
-4. each worker back-propagates its slice of that gradient through its graph;
+4. the workers back-propagate each micro-batch's slice of that gradient through its graph;
 5. the replicas' gradients are summed into the model's parameters.
 
 Gradients equal the single-threaded step's up to the order of float summation
