@@ -207,3 +207,52 @@ def test_resolve_padding_errors(padding, error, message):
     with pytest.raises(error) as info:
         resolve_padding(padding, (5, 5), (3, 3))
     assert str(info.value) == message
+
+
+def test_same_padding_and_resolve_padding_defaults_are_stride_and_dilation_1():
+    # size 6, kernel 4 at stride 1, dilation 1: total 3, split 1 before and 2 after.
+    assert same_padding(6, 4) == (1, 2) == same_padding(6, 4, 1, 1)
+    assert resolve_padding("same", (6, 6), 4) == (1, 2, 1, 2)
+
+
+def test_same_padding_reads_each_axis_own_stride_and_dilation():
+    # H: size 7, kernel 3, stride 1, dilation 2: total 4 -> (2, 2).
+    # W: size 7, kernel 3, stride 2, dilation 1: ceil(7/2) = 4 outputs need 6 + 3 - 7 = 2.
+    assert resolve_padding("same", (7, 7), 3, stride=(1, 2), dilation=(2, 1)) == (2, 2, 1, 1)
+
+
+def test_same_padding_checks_its_arguments_by_name():
+    with pytest.raises(ValueError, match=r"^Invalid value for argument `kernel_size`\."):
+        resolve_padding("same", (5, 5), 0)
+    with pytest.raises(ValueError, match=r"^Invalid value for argument `stride`\."):
+        resolve_padding("same", (5, 5), 3, stride=0)
+    with pytest.raises(ValueError, match=r"^Invalid value for argument `dilation`\."):
+        resolve_padding("same", (5, 5), 3, dilation=(1, 0))
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, dilation, padding",
+    [(3, 1, 1, 0), ((3, 5), (2, 1), (1, 2), (1, 2)), (4, 2, 1, 1), (2, 3, 2, 0)],
+)
+def test_window_geometry_output_size_matches_torch_conv(kernel, stride, dilation, padding):
+    from convscope.nn.functional.geometry import WindowGeometry
+
+    g = WindowGeometry(kernel, stride, dilation, padding)
+    out = torch.nn.functional.conv2d(
+        torch.zeros(1, 1, 13, 11),
+        torch.zeros(1, 1, *pair(kernel)),
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+    )
+    assert g.output_size((13, 11)) == tuple(out.shape[2:])
+    assert g.kernel == pair(kernel) and g.padding == pair(padding, minimum=0)
+
+
+def test_check_padding_keeps_strings_and_makes_pairs():
+    from convscope.nn.functional.geometry import check_padding
+
+    assert check_padding("valid") == "valid" and check_padding("same") == "same"
+    assert check_padding(2) == (2, 2) and check_padding([0, 3]) == (0, 3)
+    with pytest.raises(ValueError, match=r"Received padding='Same'\.$"):
+        check_padding("Same")
