@@ -21,7 +21,8 @@ from collections.abc import Callable
 import numpy as np
 
 from convscope.nn.functional.activation import _floating
-from convscope.tensor import ArrayLike, Tensor, accurate_sum
+from convscope.nn.functional.channels import ChannelMatrix
+from convscope.tensor import ArrayLike, Tensor
 
 
 def _stat_array(value: np.ndarray | Tensor | None, name: str, channels: int) -> np.ndarray | None:
@@ -96,9 +97,7 @@ def batch_norm(
         )
     a = x.data
     channels = a.shape[1]
-    axes = (0,) + tuple(range(2, a.ndim))  # every axis but the channel
-    n = a.size // channels if channels else 0
-    per_channel = (1, channels) + (1,) * (a.ndim - 2)  # (1, C, 1, 1): broadcasts over N, H, W
+    n = a.size // channels if channels else 0  # values per channel: N·H·W
     r_mean = _stat_array(running_mean, "running_mean", channels)
     r_var = _stat_array(running_var, "running_var", channels)
 
@@ -118,75 +117,78 @@ def batch_norm(
             )
         params[name] = t
 
+    if training and n <= 1:
+        raise ValueError(
+            "Expected more than 1 value per channel when training; received input of shape "
+            f"{x.shape} ({n} value per channel). Use a batch size above 1, or call "
+            "model.eval() to use the running statistics."
+        )
+    if not training and (r_mean is None or r_var is None):
+        raise ValueError(
+            "batch_norm in evaluation mode (training=False) needs running_mean and "
+            "running_var; received None. Pass them, or use training=True."
+        )
+    # All per-channel work runs on the matrix the memory already is (channels-last
+    # conv outputs stay channels-last); sums accumulate in float64. What is kept for
+    # the backward is `centred` = x - c with one constant c per channel, and
+    # x̂ = centred · inv_std + shift: one array, and no pass to form x̂ itself.
+    layout = ChannelMatrix(a)
     if training:
-        if n <= 1:
-            raise ValueError(
-                "Expected more than 1 value per channel when training; received input of shape "
-                f"{x.shape} ({n} value per channel). Use a batch size above 1, or call "
-                "model.eval() to use the running statistics."
-            )
-        # Statistics accumulate in float64 (conv2d hands over channels-last views, whose
-        # float32 sums over N, H, W would add one value at a time): mean64 is exact to
-        # float64, the centring subtracts its float32 rounding m32 (exact by Sterbenz
-        # when the data sit far from 0), and ``shift`` adds back (m32 - mean64) / σ.
-        mean64 = a.sum(axis=axes, dtype=np.float64) / n  # (C,)
-        m32 = mean64.astype(a.dtype)
-        centred = a - m32.reshape(per_channel)  # (N, C, ...)
-        # E[(x - c)²] = var + (mean - c)²: the biased variance from the float32 centring.
-        var = np.square(centred).sum(axis=axes, dtype=np.float64) / n - (mean64 - m32) ** 2
-        inv_std64 = 1 / np.sqrt(var + eps)  # (C,) float64
-        shift = ((m32 - mean64) * inv_std64).astype(a.dtype).reshape(per_channel)
+        # Shifted data: centre on a first estimate c of the mean, then the centred
+        # values' own sums give the exact offset d = mean - c and the variance
+        # without the cancellation of E[x²] - mean² (inputs of mean 50 stay exact).
+        c = (layout.sums(layout.matrix) / n).astype(a.dtype)  # (C,)
+        centred = layout.affine(layout.matrix, None, -c)  # (rows, cols): x - c
+        d = layout.sums(centred) / n  # (C,) float64
+        squares = np.multiply(centred, centred, out=layout.empty())
+        var = np.maximum(layout.sums(squares) / n - d**2, 0)  # biased, (C,) float64
+        del squares
+        inv_std = 1 / np.sqrt(var + eps)  # (C,) float64
+        shift = -d * inv_std
         if r_mean is not None:
-            r_mean[...] = (1 - momentum) * r_mean + momentum * mean64
+            r_mean[...] = (1 - momentum) * r_mean + momentum * (c + d)
         if r_var is not None:
             unbiased = var * (n / (n - 1))
             r_var[...] = (1 - momentum) * r_var + momentum * unbiased
     else:
-        if r_mean is None or r_var is None:
-            raise ValueError(
-                "batch_norm in evaluation mode (training=False) needs running_mean and "
-                "running_var; received None. Pass them, or use training=True."
-            )
-        centred = a - r_mean.astype(a.dtype).reshape(per_channel)  # (N, C, ...)
-        inv_std64 = 1 / np.sqrt(r_var.astype(np.float64) + eps)
-        shift = None
-
-    inv_std = inv_std64.astype(a.dtype).reshape(per_channel)  # (1, C, 1, ...)
-    x_hat = centred * inv_std  # (N, C, ...)
-    if shift is not None:
-        x_hat += shift
-    del centred
-    out = x_hat
-    if "weight" in params:
-        out = out * params["weight"].data.reshape(per_channel)
-    if "bias" in params:
-        out = out + params["bias"].data.reshape(per_channel)
-    if out is x_hat:
-        out = x_hat.copy()  # never hand out the array the backward keeps
+        centred = layout.affine(layout.matrix, None, -r_mean.astype(a.dtype))
+        inv_std = 1 / np.sqrt(r_var.astype(np.float64) + eps)
+        shift = np.zeros_like(inv_std)
+    gamma = params["weight"].data.astype(np.float64) if "weight" in params else 1.0
+    beta = params["bias"].data.astype(np.float64) if "bias" in params else 0.0
+    # y = γ x̂ + β = centred · (γ inv_std) + (γ shift + β)
+    out = layout.array(layout.affine(centred, gamma * inv_std, gamma * shift + beta))
 
     parents = [x, *params.values()]
 
     def backward(g: np.ndarray) -> list[np.ndarray | None]:
+        g_mat = layout.like(g)  # (rows, cols), the layout of `centred`
+        sum_g = layout.sums(g_mat)  # (C,) float64: Σ g
+        products = np.multiply(g_mat, centred, out=layout.empty())
+        sum_g_xhat = inv_std * layout.sums(products) + shift * sum_g  # Σ g · x̂
+        del products
         grads: list[np.ndarray | None] = []
         if x.requires_grad:
-            dx_hat = g * params["weight"].data.reshape(per_channel) if "weight" in params else g
+            scale = gamma * inv_std  # (C,): γ / σ
             if training:
                 # Mean and variance depend on x too. With x̂ = (x - μ)/σ over n values:
-                # dx = (1/σ) · (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂))
-                mean_d = accurate_sum(dx_hat, axes, keepdims=True) / a.dtype.type(n)
-                mean_dx = accurate_sum(dx_hat * x_hat, axes, keepdims=True) / a.dtype.type(n)
-                grads.append(inv_std * (dx_hat - mean_d - x_hat * mean_dx))
+                # dx = γ/σ · (g - mean(g) - x̂ · mean(g · x̂)), per channel; x̂ in `centred`
+                slope = -scale * sum_g_xhat / n  # coefficient of x̂
+                dx = layout.affine(g_mat, scale, slope * shift - scale * sum_g / n)
+                layout.add_scaled(dx, centred, slope * inv_std)
             else:
-                grads.append(dx_hat * inv_std)  # statistics are constants in evaluation
+                dx = layout.affine(g_mat, scale, None)  # statistics are constants
+            grads.append(layout.array(dx))
         else:
             grads.append(None)
         if "weight" in params:
-            grads.append(accurate_sum(g * x_hat, axes))  # dγ = Σ g · x̂
+            grads.append(sum_g_xhat.astype(a.dtype))  # dγ = Σ g · x̂
         if "bias" in params:
-            grads.append(accurate_sum(g, axes))  # dβ = Σ g
+            grads.append(sum_g.astype(a.dtype))  # dβ = Σ g
         return grads
 
-    return Tensor.from_op(out, parents, backward, "batch_norm")
+    saves = [False, False] + [name == "weight" for name in params]  # backward reads γ only
+    return Tensor.from_op(out, parents, backward, "batch_norm", saves=saves)
 
 
 # --------------------------------------------------------------------------- per-sample norms

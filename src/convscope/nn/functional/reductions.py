@@ -36,11 +36,15 @@ def sum_rows(a: np.ndarray) -> np.ndarray:
     >>> bool(abs(sum_rows(a)[0] - 100000.0015) < 0.1)
     True
     """
+    return column_sums64(a).astype(a.dtype)
+
+
+def column_sums64(a: np.ndarray) -> np.ndarray:
+    """:func:`sum_rows` before the final rounding: the ``(K,)`` column sums in float64."""
     rows, k = a.shape
     blocks = rows // _BLOCK
     head = np.ascontiguousarray(a[: blocks * _BLOCK]).reshape(blocks, _BLOCK, k)  # (B, 128, K)
     partial = np.matmul(np.ones(_BLOCK, dtype=a.dtype), head)  # (B, K): one sum per block
-    total = partial.sum(axis=0, dtype=np.float64) + a[blocks * _BLOCK :].sum(
+    return partial.sum(axis=0, dtype=np.float64) + a[blocks * _BLOCK :].sum(
         axis=0, dtype=np.float64
     )
-    return total.astype(a.dtype)
