@@ -14,9 +14,9 @@ Sections, each convscope figure beside PyTorch's from the same run, with the rat
 4. robustness: the slowdown of a W1 epoch when a busy-loop process competes for a core.
 
 Thread budget: PyTorch gets ``--threads`` intra-op threads; convscope gets as many
-data-parallel workers (one BLAS thread each) for W1, and ``--threads`` BLAS threads
-for ``bn`` (BatchNorm's batch statistics forbid splitting the batch); the per-op
-table and inference use ``--threads`` BLAS threads.
+data-parallel workers (one BLAS thread each) for W1 and ``bn`` (whose BatchNorm layers
+share the whole batch's statistics across the workers); the per-op table and
+inference use ``--threads`` BLAS threads.
 
 PyTorch is optional: without it convscope is timed alone. The CPU model, the BLAS
 kernel and the load average are printed and stored. The JSON goes to
@@ -98,28 +98,22 @@ def inference(batch: int, repeats: int) -> dict:
     }
 
 
-def convscope_workers(model: str, threads: int) -> int:
-    """Data-parallel threads for convscope: one per thread, unless BatchNorm forbids it."""
-    return threads if model == "simple" else 1
-
-
 def training(model: str, epochs: int, threads: int, subset: int | None) -> dict | None:
     """Epoch time, images/s, peak RSS and faults per step of both frameworks (subprocesses).
 
     PyTorch runs ``threads`` intra-op threads; convscope runs ``threads`` data-parallel
-    workers with one BLAS thread each where the model allows it (no BatchNorm), else
-    ``threads`` BLAS threads.
+    workers with one BLAS thread each.
     """
     if not bench_w1.FASHION.is_dir():
         print(f"(no Fashion-MNIST at {bench_w1.FASHION}: training skipped)", file=sys.stderr)
         return None
     argv = ["--model", model, "--epochs", str(epochs), "--threads", str(threads)]
-    argv += ["--workers", str(convscope_workers(model, threads))]
+    argv += ["--workers", str(threads)]
     if subset:
         argv += ["--subset", str(subset)]
     results = bench_w1.main(argv)
     images = subset or 60000
-    row = {"model": model, "images": images, "workers": convscope_workers(model, threads)}
+    row = {"model": model, "images": images, "workers": threads}
     for name, r in results.items():
         if r is None:
             continue
@@ -144,7 +138,7 @@ def under_load(threads: int, subset: int) -> dict | None:
     if not bench_w1.FASHION.is_dir():
         return None
     argv = ["--model", "simple", "--epochs", "2", "--threads", str(threads)]
-    argv += ["--subset", str(subset), "--workers", str(convscope_workers("simple", threads))]
+    argv += ["--subset", str(subset), "--workers", str(threads)]
 
     def seconds(results):
         return {k: r["epochs"][-1]["train_seconds"] for k, r in results.items() if r}

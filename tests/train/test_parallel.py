@@ -88,15 +88,96 @@ def test_seeded_dropout_runs_are_reproducible():
         np.testing.assert_array_equal(a, b)
 
 
-def test_batch_norm_models_run_on_one_thread_with_a_warning():
+def bn_model(dtype=np.float64):
     convscope.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(432, 5))
-    x, y = batch()
-    _, _, single = grads_of(model, 1, x, y)
-    with pytest.warns(UserWarning, match="BatchNorm layers in training mode"):
-        _, _, split = grads_of(model, 2, x, y)
+    model = nn.Sequential(
+        nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+        nn.Linear(432, 6), nn.BatchNorm1d(6), nn.Linear(6, 5),
+    )  # fmt: skip
+    for p in model.parameters():
+        p.data = p.data.astype(dtype)
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean = m.running_mean.astype(dtype)
+            m.running_var = m.running_var.astype(dtype)
+    return model
+
+
+def running_stats(model):
+    return [
+        (m.running_mean.copy(), m.running_var.copy(), int(m.num_batches_tracked))
+        for m in model.modules()
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))
+    ]
+
+
+@pytest.mark.parametrize("n_workers", [2, 3])
+def test_batch_norm_models_split_with_the_whole_batchs_statistics(n_workers):
+    # SyncBatchNorm for threads: outputs, gradients and running statistics equal the
+    # single-threaded step on the whole batch (float64, up to summation order).
+    x, y = batch(dtype=np.float64)
+    single_model, split_model = bn_model(), bn_model()
+    out1, loss1, single = grads_of(single_model, 1, x, y)
+    out_n, loss_n, split = grads_of(split_model, n_workers, x, y)
+    np.testing.assert_allclose(out_n, out1, rtol=1e-12, atol=1e-12)
+    assert loss_n == pytest.approx(loss1, rel=1e-12)
     for a, b in zip(split, single, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    for (m1, v1, k1), (mn, vn, kn) in zip(
+        running_stats(single_model), running_stats(split_model), strict=True
+    ):
+        np.testing.assert_allclose(mn, m1, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(vn, v1, rtol=1e-12, atol=1e-14)
+        assert kn == k1 == 1  # counted once, not once per worker
+
+
+def test_split_batch_norm_step_matches_torch_on_the_whole_batch():
+    torch = pytest.importorskip("torch")
+    x, y = batch(dtype=np.float64)
+    model = bn_model()
+    t_model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.ReLU(), torch.nn.Flatten(),
+        torch.nn.Linear(432, 6), torch.nn.BatchNorm1d(6), torch.nn.Linear(6, 5),
+    ).double()  # fmt: skip
+    t_model.load_state_dict(
+        {k: torch.from_numpy(np.array(v)) for k, v in model.state_dict().items()}
+    )
+    _, loss, grads = grads_of(model, 2, x, y)
+    t_loss = torch.nn.functional.cross_entropy(
+        t_model(torch.from_numpy(x.data)), torch.from_numpy(y.data)
+    )
+    t_loss.backward()
+    assert loss == pytest.approx(t_loss.item(), rel=1e-12)
+    for ours, theirs in zip(grads, t_model.parameters(), strict=True):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
+    t_stats = [
+        (m.running_mean.numpy(), m.running_var.numpy())
+        for m in t_model
+        if "BatchNorm" in type(m).__name__
+    ]
+    for (mean, var, _), (t_mean, t_var) in zip(running_stats(model), t_stats, strict=True):
+        np.testing.assert_allclose(mean, t_mean, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(var, t_var, rtol=1e-12, atol=1e-14)
+
+
+def test_batch_norm_models_with_one_worker_and_chunks_are_not_split_and_say_so():
+    x, y = batch()
+    single_model, chunked_model = bn_model(np.float32), bn_model(np.float32)
+    _, _, single = grads_of(single_model, 1, x, y)
+    with pytest.warns(UserWarning, match="BatchNorm layers in training mode"):
+        chunked = grads_in_chunks(chunked_model, 1, 4, x, y)
+    for a, b in zip(chunked, single, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_failing_worker_releases_the_others_instead_of_hanging():
+    model = bn_model()
+    x, y = batch(dtype=np.float64)
+    bad = nn.Sequential(*list(model.children())[:3], nn.Flatten(), nn.Linear(5, 5))
+    # Every micro-batch fails at the Linear (432 features, not 5) after BatchNorm2d's
+    # statistics were shared; the error is the Linear's, not a barrier timeout.
+    with pytest.raises(ValueError, match="Linear"):
+        grads_of(bad, 2, x, y)
 
 
 def test_workers_is_per_thread_and_restored():

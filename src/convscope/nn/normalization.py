@@ -22,6 +22,7 @@ import numpy as np
 
 from convscope.nn import functional as F
 from convscope.nn._validation import _as_input, _float_dtype, _positive_int, _probability
+from convscope.nn.functional.batch_group import current_batch_group_member
 from convscope.nn.module import Module
 from convscope.nn.parameter import Parameter
 from convscope.tensor import Tensor
@@ -95,7 +96,11 @@ class _BatchNorm(Module):
             )
         # As PyTorch: momentum=None means a cumulative average (factor 1/batches seen).
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        # Inside data-parallel training this thread holds part of the batch: the
+        # statistics are the whole batch's, and rank 0 alone counts and updates.
+        group = current_batch_group_member() if self.training else None
+        counts = group is None or group.updates_running_statistics
+        if self.training and self.track_running_stats and counts:
             self.num_batches_tracked += 1
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked)
@@ -103,7 +108,7 @@ class _BatchNorm(Module):
         use_batch_stats = self.training or self.running_mean is None
         return F.batch_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias,
-            use_batch_stats, factor, self.eps,
+            use_batch_stats, factor, self.eps, group,
         )  # fmt: skip
 
     def extra_repr(self) -> str:

@@ -24,8 +24,11 @@ the calling thread, so seeded runs are reproducible (the masks differ from a
 Grad mode is per thread, and workers start with it enabled.
 
 Models whose forward pass depends on the whole batch — BatchNorm in training mode
-— cannot be split this way without changing their result: for them the step runs
-single-threaded (a warning says so once).
+— are split into one micro-batch per worker, all running at once: their BatchNorm
+layers share per-channel sums through a
+:class:`~convscope.nn.functional.batch_group.BatchGroup` (PyTorch's SyncBatchNorm, for
+threads), so statistics, outputs and gradients are those of the whole batch, and the
+running statistics are updated once. With one worker such steps are not split.
 
 >>> import numpy as np
 >>> from convscope import Tensor, nn
@@ -51,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from convscope.nn import Module, Parameter
+from convscope.nn.functional.batch_group import BatchGroup, batch_group_member
 from convscope.nn.functional.linear import thread_generator
 from convscope.random import generator
 from convscope.tensor import Tensor
@@ -148,6 +152,17 @@ def _batch_dependent(model: Module) -> bool:
     return any(m.training and "running_mean" in getattr(m, "_buffers", {}) for m in model.modules())
 
 
+@contextlib.contextmanager
+def _abort_on_error(group: BatchGroup | None) -> Iterator[None]:
+    """Release the other members of ``group`` if this one fails (they would wait forever)."""
+    try:
+        yield
+    except BaseException:
+        if group is not None:
+            group.abort()
+        raise
+
+
 def replicate(model: Module) -> tuple[Module, list[tuple[Parameter, Parameter]]]:
     """A copy of ``model`` whose parameters are new tensors sharing the model's arrays.
 
@@ -195,16 +210,20 @@ def forward_backward(
     n = min(chunks(), len(x.data))  # micro-batches
     if x.requires_grad:  # the input's own gradient would need joining too: not split
         n = 1
+    group = None
     if n > 1 and _batch_dependent(model):
-        if id(model) not in _warned:
+        # BatchNorm needs the whole batch's statistics: one micro-batch per worker, all
+        # running at once, sharing their sums through a BatchGroup (SyncBatchNorm).
+        n = min(workers(), len(x.data))
+        if n == 1 and id(model) not in _warned:
             _warned.add(id(model))
             warnings.warn(
                 f"{type(model).__name__} has BatchNorm layers in training mode: their batch "
-                "statistics would change if the batch were split, so its steps run on one "
-                "thread.",
+                "statistics need every micro-batch at once, so with one worker its steps "
+                "are not split.",
                 stacklevel=2,
             )
-        n = 1
+        group = BatchGroup(n) if n > 1 else None
     if n == 1:
         output = model(x)
         loss = loss_fn(output, y)
@@ -218,7 +237,8 @@ def forward_backward(
     run = _pool(workers()).map if workers() > 1 else map
 
     def forward(k: int) -> Tensor:
-        with thread_generator(streams[k]):
+        member = None if group is None else group.member(k)
+        with thread_generator(streams[k]), batch_group_member(member), _abort_on_error(group):
             return replicas[k][0](Tensor(parts[k]))
 
     outputs = list(run(forward, range(n)))
@@ -229,7 +249,8 @@ def forward_backward(
 
     def backward(k: int) -> None:
         if outputs[k].requires_grad:
-            outputs[k].backward(grad[bounds[k] : bounds[k + 1]])
+            with _abort_on_error(group):
+                outputs[k].backward(grad[bounds[k] : bounds[k + 1]])
 
     list(run(backward, range(n)))
     for k in range(n):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from convscope.nn.functional.activation import _floating
+from convscope.nn.functional.batch_group import BatchGroupMember
 from convscope.nn.functional.channels import ChannelMatrix
 from convscope.tensor import ArrayLike, Tensor
 
@@ -53,6 +54,7 @@ def batch_norm(
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
+    group: BatchGroupMember | None = None,
 ) -> Tensor:
     """Normalise each channel to zero mean and unit variance, then scale and shift.
 
@@ -76,6 +78,11 @@ def batch_norm(
         training: use (and update with) batch statistics instead of running ones.
         momentum: weight of the new batch in the running-statistic update.
         eps: added to the variance for numerical stability.
+        group: in training, this thread's member of a
+            :class:`~convscope.nn.functional.batch_group.BatchGroup` when ``input`` is
+            only its part of the batch: statistics (and their gradients) are then those
+            of the whole batch, as in PyTorch's ``SyncBatchNorm``; only rank 0 updates
+            the running statistics. None: ``input`` is the whole batch.
 
     Shape:
         - input: (N, C), (N, C, L) or (N, C, H, W).
@@ -117,12 +124,6 @@ def batch_norm(
             )
         params[name] = t
 
-    if training and n <= 1:
-        raise ValueError(
-            "Expected more than 1 value per channel when training; received input of shape "
-            f"{x.shape} ({n} value per channel). Use a batch size above 1, or call "
-            "model.eval() to use the running statistics."
-        )
     if not training and (r_mean is None or r_var is None):
         raise ValueError(
             "batch_norm in evaluation mode (training=False) needs running_mean and "
@@ -133,18 +134,32 @@ def batch_norm(
     # the backward is `centred` = x - c with one constant c per channel, and
     # x̂ = centred · inv_std + shift: one array, and no pass to form x̂ itself.
     layout = ChannelMatrix(a)
+    # Per-channel sums are totals over the whole batch: this array's, or with a group
+    # the sum of every member's (one all-reduce per pair of statistics).
+    total = (lambda partial: partial) if group is None or not training else group.all_reduce
     if training:
         # Shifted data: centre on a first estimate c of the mean, then the centred
         # values' own sums give the exact offset d = mean - c and the variance
         # without the cancellation of E[x²] - mean² (inputs of mean 50 stay exact).
-        c = (layout.sums(layout.matrix) / n).astype(a.dtype)  # (C,)
+        first = total(np.append(layout.sums(layout.matrix), n))  # (C + 1,): Σx, count
+        n = int(first[-1])
+        if n <= 1:
+            raise ValueError(
+                "Expected more than 1 value per channel when training; received input of "
+                f"shape {x.shape} ({n} value per channel). Use a batch size above 1, or call "
+                "model.eval() to use the running statistics."
+            )
+        c = (first[:-1] / n).astype(a.dtype)  # (C,)
         centred = layout.affine(layout.matrix, None, -c)  # (rows, cols): x - c
-        d = layout.sums(centred) / n  # (C,) float64
         squares = np.multiply(centred, centred, out=layout.empty())
-        var = np.maximum(layout.sums(squares) / n - d**2, 0)  # biased, (C,) float64
+        second = total(np.concatenate([layout.sums(centred), layout.sums(squares)]))  # (2C,)
         del squares
+        d = second[:channels] / n  # (C,) float64: mean - c
+        var = np.maximum(second[channels:] / n - d**2, 0)  # biased, (C,) float64
         inv_std = 1 / np.sqrt(var + eps)  # (C,) float64
         shift = -d * inv_std
+        if group is not None and not group.updates_running_statistics:
+            r_mean = r_var = None  # shared with rank 0, which updates them
         if r_mean is not None:
             r_mean[...] = (1 - momentum) * r_mean + momentum * (c + d)
         if r_var is not None:
@@ -163,18 +178,27 @@ def batch_norm(
 
     def backward(g: np.ndarray) -> list[np.ndarray | None]:
         g_mat = layout.like(g)  # (rows, cols), the layout of `centred`
-        sum_g = layout.sums(g_mat)  # (C,) float64: Σ g
         products = np.multiply(g_mat, centred, out=layout.empty())
-        sum_g_xhat = inv_std * layout.sums(products) + shift * sum_g  # Σ g · x̂
+        local = np.concatenate([layout.sums(g_mat), layout.sums(products)])  # (2C,)
         del products
+
+        def g_and_g_xhat(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """(Σ g, Σ g · x̂) from (Σ g, Σ g · centred), using x̂ = centred · inv_std + shift."""
+            return sums[:channels], inv_std * sums[channels:] + shift * sums[:channels]
+
+        # This array's sums are β's and γ's gradients (a group's members' parameter
+        # gradients add up afterwards); the input's gradient needs the whole batch's.
+        sum_g, sum_g_xhat = g_and_g_xhat(local)
+        whole = training and x.requires_grad and group is not None
+        all_g, all_g_xhat = g_and_g_xhat(total(local)) if whole else (sum_g, sum_g_xhat)
         grads: list[np.ndarray | None] = []
         if x.requires_grad:
             scale = gamma * inv_std  # (C,): γ / σ
             if training:
                 # Mean and variance depend on x too. With x̂ = (x - μ)/σ over n values:
                 # dx = γ/σ · (g - mean(g) - x̂ · mean(g · x̂)), per channel; x̂ in `centred`
-                slope = -scale * sum_g_xhat / n  # coefficient of x̂
-                dx = layout.affine(g_mat, scale, slope * shift - scale * sum_g / n)
+                slope = -scale * all_g_xhat / n  # coefficient of x̂
+                dx = layout.affine(g_mat, scale, slope * shift - scale * all_g / n)
                 layout.add_scaled(dx, centred, slope * inv_std)
             else:
                 dx = layout.affine(g_mat, scale, None)  # statistics are constants
