@@ -12,9 +12,12 @@ probe used to measure one optimisation at a time; ``bench.py`` reports full epoc
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -205,6 +208,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--keep-freed-memory", action="store_true", help="opt-in glibc mallopt first"
     )
+    parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     args = parser.parse_args(argv)
     limits = None
     with_torch = not args.no_torch
@@ -232,6 +236,11 @@ def main(argv: list[str] | None = None) -> dict:
     if "torch" in res:
         line.append(f"ratio {res['convscope']['ms_per_step'] / res['torch']['ms_per_step']:.2f}")
     print("; ".join(line))
+    if args.json is not None:
+        import convscope
+
+        res["engine"] = os.path.dirname(os.path.abspath(convscope.__file__))
+        args.json.write_text(json.dumps(res))
     if limits is not None:
         limits.restore_original_limits()
     return res

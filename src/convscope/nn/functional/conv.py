@@ -59,7 +59,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convscope import workspace
+from convscope import blas, workspace
 from convscope.nn.functional.geometry import Padding, pair, resolve_padding
 from convscope.nn.functional.reductions import sum_rows
 from convscope.tensor import ArrayLike, Tensor, as_tensor
@@ -185,9 +185,9 @@ def _input_gradient(
             if not (n_rows and n_cols):
                 continue  # this tap only ever reads padding
             if groups == 1:
-                np.matmul(g_rows[0], taps[i, j, 0], out=share[0])  # (N·OH·OW, C)
+                blas.matmul(g_rows[0], taps[i, j, 0], out=share[0])  # (N·OH·OW, C)
             else:
-                np.matmul(g_rows, taps[i, j], out=share)  # (G, N·OH·OW, Cg)
+                blas.matmul(g_rows, taps[i, j], out=share)  # (G, N·OH·OW, Cg)
             target = image[:, row0 : row0 + (n_rows - 1) * sh + 1 : sh,
                            col0 : col0 + (n_cols - 1) * sw + 1 : sw]  # fmt: skip
             target += block[:, y0 : y0 + n_rows, x0 : x0 + n_cols]
@@ -200,8 +200,8 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
     NumPy's stacked matmul is ~1.5x slower than the 2-D product for a single group.
     """
     if a.shape[0] == 1:
-        return np.matmul(a[0], b[0], out=None if out is None else out[0])[None]
-    return np.matmul(a, b, out=out)
+        return blas.matmul(a[0], b[0], out=None if out is None else out[0])[None]
+    return blas.matmul(a, b, out=out)
 
 
 def _copy(a: np.ndarray) -> np.ndarray:

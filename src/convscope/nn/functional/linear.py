@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from convscope import workspace
+from convscope import blas, workspace
 from convscope.nn.functional.activation import _floating
 from convscope.random import generator
 from convscope.tensor import ArrayLike, Tensor, as_tensor
@@ -98,7 +98,7 @@ def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -
         parents.append(b)
 
     a, wd = x.data, w.data
-    out = a @ wd.T  # (N, *, out)
+    out = blas.matmul(a, wd.T)  # (N, *, out)
     if bias is not None:
         out += parents[2].data
 

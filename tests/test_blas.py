@@ -1,0 +1,108 @@
+"""blas.matmul: np.matmul's result, on one BLAS thread for small products only."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from convscope import blas
+
+
+class RecordingBLAS:
+    """Stands in for threadpoolctl's OpenBLAS controller; records thread counts set."""
+
+    def __init__(self, threads):
+        self.threads = threads
+        self.calls = []
+
+    def get_num_threads(self):
+        return self.threads
+
+    def set_num_threads(self, n):
+        self.calls.append(n)
+        self.threads = n
+
+
+@pytest.fixture
+def fake_blas(monkeypatch):
+    fake = RecordingBLAS(2)
+    monkeypatch.setattr(blas, "_controller", fake)
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [((3, 4), (4, 2)), ((5,), (5, 3)), ((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 6)),
+     ((300, 300), (300, 300))],
+)  # fmt: skip
+def test_same_result_as_numpy(a_shape, b_shape):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    np.testing.assert_array_equal(blas.matmul(a, b), np.matmul(a, b))
+    out = np.empty(np.matmul(a, b).shape, np.float32)
+    assert blas.matmul(a, b, out=out) is out
+    np.testing.assert_array_equal(out, np.matmul(a, b))
+
+
+def test_small_products_run_on_one_thread_and_restore_the_count(fake_blas):
+    a, b = np.ones((121, 288), np.float32), np.ones((288, 64), np.float32)  # W1 conv2, batch 1
+    blas.matmul(a, b)
+    assert fake_blas.calls == [1, 2] and fake_blas.threads == 2
+
+
+def test_big_products_keep_every_thread(fake_blas):
+    a = np.ones((512, 128), np.float32)
+    b = np.ones((128, 128), np.float32)  # m·n·k = 2^23: not small
+    blas.matmul(a, b)
+    assert fake_blas.calls == []
+
+
+def test_stacks_count_every_product(fake_blas):
+    a, b = np.ones((64, 128, 32), np.float32), np.ones((64, 32, 64), np.float32)  # 2^24
+    blas.matmul(a, b)
+    assert fake_blas.calls == []
+    blas.matmul(a[:8], b[:8])  # 2^21
+    assert fake_blas.calls == [1, 2]
+
+
+def test_no_change_while_other_threads_run(fake_blas):
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        blas.matmul(np.ones((4, 4)), np.ones((4, 4)))
+    finally:
+        release.set()
+        other.join()
+    assert fake_blas.calls == []
+
+
+def test_the_count_is_restored_when_the_product_fails(fake_blas):
+    with pytest.raises(ValueError):
+        blas.matmul(np.ones((3, 4)), np.ones((5, 2)))
+    assert fake_blas.calls == [1, 2] and fake_blas.threads == 2
+
+
+def test_one_thread_already_means_no_change(monkeypatch):
+    fake = RecordingBLAS(1)
+    monkeypatch.setattr(blas, "_controller", fake)
+    blas.matmul(np.ones((4, 4)), np.ones((4, 4)))
+    assert fake.calls == []
+
+
+def test_without_openblas_products_run_unchanged(monkeypatch):
+    monkeypatch.setattr(blas, "_controller", False)
+    np.testing.assert_array_equal(blas.matmul(np.eye(3), np.ones((3, 2))), np.ones((3, 2)))
+
+
+def test_the_real_controller_is_numpys_openblas(monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    pytest.importorskip("scipy.linalg")  # SciPy loads an OpenBLAS of its own
+    monkeypatch.setattr(blas, "_controller", None)  # look it up afresh (cached once found)
+    controller = blas._openblas()
+    assert controller is not None and controller.internal_api == "openblas"
+    assert "numpy" in controller.filepath
+    before = controller.get_num_threads()
+    blas.matmul(np.ones((8, 8), np.float32), np.ones((8, 8), np.float32))
+    assert controller.get_num_threads() == before
