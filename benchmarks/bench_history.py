@@ -72,7 +72,9 @@ def step_once(tree: Path, model: str, steps: int, threads: int, workers: int) ->
         if workers > 1:
             argv += ["--workers", str(workers)]
         env = dict(os.environ, PYTHONPATH=str(tree / "src"))
-        subprocess.run(argv, check=True, env=env, capture_output=True, text=True)
+        done = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"bench_step.py on {tree} failed:\n{done.stderr[-2000:]}")
         result = json.loads(Path(out.name).read_text())
     engine = Path(result.pop("engine")).resolve()
     if tree.resolve() not in engine.parents:

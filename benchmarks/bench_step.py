@@ -55,7 +55,7 @@ def convscope_step(
     except ImportError:  # a convscope from before data parallelism (before/after runs)
         import contextlib
 
-        def data_parallel(workers, chunks):
+        def data_parallel(workers, chunks=None):
             return contextlib.nullcontext()
 
         def forward_backward(model, loss_fn, x, y):
@@ -66,7 +66,8 @@ def convscope_step(
 
     def step() -> float:
         opt.zero_grad()
-        with data_parallel(workers, chunks):
+        # (older trees' data_parallel takes no chunks argument)
+        with data_parallel(workers) if chunks is None else data_parallel(workers, chunks):
             _, loss = forward_backward(model, loss_fn, xt, yt)
         opt.step()
         return float(loss.item())
