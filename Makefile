@@ -6,6 +6,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # Options passed to `convscope train` by `make demo` (e.g. make demo DEMO_ARGS="--epochs 1").
 DEMO_ARGS ?=
+# Threads splitting each batch in `make demo` (data-parallel; one per core is best).
+DEMO_WORKERS ?= 2
 
 .PHONY: demo test lint bench data clean
 
@@ -33,7 +35,7 @@ browser:
 	bash scripts/install-browser.sh
 
 demo: $(VENV)/.demo-installed data
-	$(VENV)/bin/convscope train $(DEMO_ARGS)
+	$(VENV)/bin/convscope train --workers $(DEMO_WORKERS) $(DEMO_ARGS)
 
 test: $(VENV)/.test-installed data browser
 	# One BLAS thread per worker: two workers on two cores, no oversubscription.

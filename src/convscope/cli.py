@@ -128,6 +128,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--epochs", type=_positive_int, default=d.epochs, help="training epochs")
     p.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help="mini-batch size")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=d.workers,
+        help="threads splitting each batch, one BLAS thread each (2 on 2 cores: about twice "
+        "as fast); results repeat for the same count, dropout masks differ between counts",
+    )
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=d.optimizer, help="optimizer")
     p.add_argument("--lr", type=float, default=d.lr, help="learning rate")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="L2 weight decay")

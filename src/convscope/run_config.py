@@ -56,12 +56,16 @@ class TrainConfig:
     channels: int | None = None
     test_fraction: float = 0.2
     skip_errors: bool = False
+    # Threads that split each batch (train/parallel.py); the speed a machine's cores give.
+    # Seeded runs repeat bitwise for the same count; dropout masks differ between counts.
+    workers: int = 1
 
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""
         checks = [
             ("epochs", self.epochs >= 1, "an integer >= 1"),
             ("batch_size", self.batch_size >= 1, "an integer >= 1"),
+            ("workers", self.workers >= 1, "an integer >= 1"),
             ("lr", self.lr > 0, "a positive number"),
             ("weight_decay", self.weight_decay >= 0, "a non-negative number"),
             ("val_fraction", 0 <= self.val_fraction < 1, "a number in [0, 1)"),

@@ -76,6 +76,7 @@ from convscope.serialization import load
 from convscope.train import Trainer, TrainingInterrupted, evaluate
 from convscope.train import callbacks as cb
 from convscope.train.interrupt import stop_on_signals
+from convscope.train.parallel import data_parallel
 
 __all__ = [
     "AUTO_DATASETS",
@@ -317,7 +318,7 @@ def _train(
     trainer = Trainer(model, make_optimizer(config, model), callbacks=callbacks)
     last = run_dir / "checkpoints" / "last.npz"
     try:
-        with stop_on_signals(trainer):
+        with stop_on_signals(trainer), data_parallel(config.workers):
             trainer.fit(
                 train_loader,
                 val_loader,

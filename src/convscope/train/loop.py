@@ -117,6 +117,7 @@ class Trainer:
         # Where an interrupted epoch stopped (batches done, sample order, partial sums);
         # saved in checkpoints, and restored from them to finish that epoch exactly.
         self._position: dict[str, Any] | None = None
+        self._step_key: tuple[int, int] | None = None  # (epoch, batch) of the running step
 
     def request_interrupt(self, signum: int | None = None) -> None:
         """Stop at the next step boundary by raising :class:`TrainingInterrupted`.
@@ -295,6 +296,7 @@ class Trainer:
         order = getattr(loader, "epoch_order", None)
         for batch, (x, y) in enumerate(batches, start=first):
             self._active.call("on_batch_begin", batch, {})
+            self._step_key = (epoch, batch)  # names the step for data-parallel dropout
             value, n, batch_logs = self._train_step(x, y)
             for name in sums:
                 sums[name] += batch_logs[name] * n
@@ -331,7 +333,7 @@ class Trainer:
         self.optimizer.zero_grad()
         # Data-parallel hook (train/parallel.py): forward + backward, split over worker
         # threads inside `with data_parallel(n)`; otherwise model(x), loss, loss.backward().
-        output, loss = forward_backward(self.model, self.loss_fn, x, y)
+        output, loss = forward_backward(self.model, self.loss_fn, x, y, step=self._step_key)
         self.optimizer.step()
         n = len(y.data)
         value = float(loss.item())

@@ -129,21 +129,24 @@ def _pool(n: int) -> ThreadPoolExecutor:
     return _pools[n]
 
 
-def _micro_batch_generators(n: int) -> list[np.random.Generator]:
+def _micro_batch_generators(n: int, step: tuple[int, ...] | None) -> list[np.random.Generator]:
     """``n`` generators for this step's micro-batches, derived without advancing the global one.
 
-    They are spawned from the global generator's current state and a step counter
-    (reset when :func:`convscope.manual_seed` installs a new generator): seeded runs
-    are reproducible, and the global stream — the loader's shuffling — is the same as
-    in a single-threaded run.
+    They are spawned from the global generator's current state and the step's key:
+    ``step`` when the caller names the step (the trainer passes ``(epoch, batch)``, so
+    a resumed run draws the same masks), else a counter of steps (reset when
+    :func:`convscope.manual_seed` installs a new generator). Seeded runs are
+    reproducible, and the global stream — the loader's shuffling — is the same as in
+    a single-threaded run.
     """
     g = generator()
     if _streams.get("owner") is not g:
         _streams.update(owner=g, count=0)
     _streams["count"] += 1
+    key = (_streams["count"],) if step is None else (0, *(int(k) for k in step))
     state = g.bit_generator.state.get("state")
     entropy = [int(v) for v in state.values()] if isinstance(state, dict) else [int(state or 0)]
-    sequence = np.random.SeedSequence(entropy, spawn_key=(_streams["count"],))
+    sequence = np.random.SeedSequence(entropy, spawn_key=key)
     return [np.random.default_rng(child) for child in sequence.spawn(n)]
 
 
@@ -190,7 +193,12 @@ def replicate(model: Module) -> tuple[Module, list[tuple[Parameter, Parameter]]]
 
 
 def forward_backward(
-    model: Module, loss_fn: Callable[[Any, Any], Tensor], x: Tensor, y: Tensor
+    model: Module,
+    loss_fn: Callable[[Any, Any], Tensor],
+    x: Tensor,
+    y: Tensor,
+    *,
+    step: tuple[int, ...] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One training step's forward and backward pass: ``(output, loss)``; grads accumulate.
 
@@ -203,6 +211,9 @@ def forward_backward(
         loss_fn: ``loss_fn(output, target)`` returning a scalar Tensor.
         x: the input batch, split along axis 0.
         y: the targets (not split: the loss sees the whole batch).
+        step: non-negative ints naming this step, e.g. ``(epoch, batch)``: the
+            micro-batches' dropout streams derive from it, so the same step draws the
+            same masks after a resume. None: numbered by a counter.
 
     Returns:
         The model's output for the whole batch and the loss.
@@ -233,7 +244,7 @@ def forward_backward(
     bounds = np.linspace(0, len(x.data), n + 1).astype(int)
     parts = [x.data[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     replicas = [replicate(model) for _ in range(n)]
-    streams = _micro_batch_generators(n)  # one dropout stream per micro-batch
+    streams = _micro_batch_generators(n, step)  # one dropout stream per micro-batch
     run = _pool(workers()).map if workers() > 1 else map
 
     def forward(k: int) -> Tensor:
