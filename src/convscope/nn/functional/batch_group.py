@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
 
 import numpy as np
 
-_local = threading.local()  # .member: this thread's BatchGroupMember, or None
+from convscope.thread_setting import ThreadSetting
+
+_membership = ThreadSetting(None)  # this thread's BatchGroupMember, or None
 
 
 class BatchGroup:
@@ -115,17 +116,11 @@ class BatchGroupMember:
         return self.rank == 0
 
 
-@contextlib.contextmanager
-def batch_group_member(member: BatchGroupMember | None) -> Iterator[None]:
+def batch_group_member(member: BatchGroupMember | None) -> contextlib.AbstractContextManager[None]:
     """Within this block, BatchNorm layers in this thread normalise as ``member``."""
-    previous = getattr(_local, "member", None)
-    _local.member = member
-    try:
-        yield
-    finally:
-        _local.member = previous
+    return _membership.set(member)
 
 
 def current_batch_group_member() -> BatchGroupMember | None:
     """The calling thread's :class:`BatchGroupMember`, or None (the batch is all here)."""
-    return getattr(_local, "member", None)
+    return _membership.get()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -20,28 +18,23 @@ from convscope import blas, workspace
 from convscope.nn.functional.activation import _floating
 from convscope.random import generator
 from convscope.tensor import ArrayLike, Tensor, as_tensor
+from convscope.thread_setting import ThreadSetting
 
-_draws = threading.local()  # .generator: this thread's own generator for dropout, if set
+_draws = ThreadSetting(None)  # this thread's own generator for dropout, if set
 
 
-@contextlib.contextmanager
-def thread_generator(rng: np.random.Generator) -> Iterator[None]:
+def thread_generator(rng: np.random.Generator) -> contextlib.AbstractContextManager[None]:
     """Within this block, :func:`dropout` in *this thread* draws from ``rng``.
 
     Data-parallel training runs micro-batches on worker threads; giving each its
     own generator, seeded from :func:`convscope.random.generator` by the calling
     thread, keeps seeded runs reproducible whatever the threads' timing.
     """
-    previous = getattr(_draws, "generator", None)
-    _draws.generator = rng
-    try:
-        yield
-    finally:
-        _draws.generator = previous
+    return _draws.set(rng)
 
 
 def _dropout_generator() -> np.random.Generator:
-    return getattr(_draws, "generator", None) or generator()
+    return _draws.get() or generator()
 
 
 def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> Tensor:
