@@ -106,3 +106,69 @@ def test_the_real_controller_is_numpys_openblas(monkeypatch):
     before = controller.get_num_threads()
     blas.matmul(np.ones((8, 8), np.float32), np.ones((8, 8), np.float32))
     assert controller.get_num_threads() == before
+
+
+@pytest.mark.parametrize(
+    ("items", "n_parts", "expected"),
+    [(7, 2, [(0, 3), (3, 7)]), (1, 1, [(0, 1)]), (6, 3, [(0, 2), (2, 4), (4, 6)]),
+     (128, 1, [(0, 128)])],
+)  # fmt: skip
+def test_split_covers_every_item_once(items, n_parts, expected):
+    assert blas.split(items, n_parts) == expected
+
+
+def test_parts_follow_blas_threads_and_size(fake_blas, monkeypatch):
+    monkeypatch.setattr(blas, "_exclusive", lambda: True)
+    assert blas.parts(8, 2 * blas.SMALL_MNK) == 2  # one SMALL_MNK of work per thread at least
+    assert blas.parts(8, 2 * blas.SMALL_MNK - 1) == 1
+    assert blas.parts(1, 10**12) == 1  # one image cannot be split
+    fake_blas.threads = 4
+    assert blas.parts(3, 10**12) == 3  # never more parts than items
+    fake_blas.threads = 1
+    assert blas.parts(8, 10**12) == 1
+    monkeypatch.setattr(blas, "_exclusive", lambda: False)
+    fake_blas.threads = 2
+    assert blas.parts(8, 10**12) == 1
+    assert fake_blas.calls == []  # asking never changes the thread count
+
+
+def test_run_parts_runs_each_part_once_on_its_own_thread(fake_blas, monkeypatch):
+    monkeypatch.setattr(blas, "_exclusive", lambda: True)
+    seen = {}
+
+    def work(k):
+        seen[k] = (threading.current_thread().name, fake_blas.threads)
+        return k * 10
+
+    assert blas.run_parts(work, 2) == [0, 10]
+    assert seen[0][0] == threading.current_thread().name
+    assert seen[1][0].startswith(blas.POOL_PREFIX)
+    assert seen[0][1] == seen[1][1] == 1  # BLAS at one thread while the parts run
+    assert fake_blas.calls == [1, 2] and fake_blas.threads == 2
+
+
+def test_run_parts_waits_for_every_part_before_raising(fake_blas, monkeypatch):
+    monkeypatch.setattr(blas, "_exclusive", lambda: True)
+    finished = []
+
+    def work(k):
+        if k == 0:
+            raise ValueError("part 0 failed")
+        threading.Event().wait(0.05)
+        finished.append(k)
+        return k
+
+    with pytest.raises(ValueError, match="part 0 failed"):
+        blas.run_parts(work, 2)
+    assert finished == [1] and fake_blas.threads == 2
+
+
+def test_run_parts_inline_when_blas_cannot_be_switched(monkeypatch):
+    monkeypatch.setattr(blas, "_controller", False)
+    names = []
+    assert blas.run_parts(lambda k: names.append(threading.current_thread().name) or k, 3) == [
+        0,
+        1,
+        2,
+    ]
+    assert set(names) == {threading.current_thread().name}

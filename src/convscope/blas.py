@@ -1,4 +1,4 @@
-"""Matrix products that run small problems on one BLAS thread.
+"""BLAS threads: small products on one thread, big ops split over threads of one BLAS thread each.
 
 OpenBLAS splits a product over all its threads once ``m·n·k`` exceeds 262,144. For
 a product of a few million multiply-adds, such as W1's second convolution at batch 1
@@ -8,9 +8,16 @@ another process keeps the other core busy it costs milliseconds (a thread that
 cannot run holds up the product). :func:`matmul` runs products below
 :data:`SMALL_MNK` on one thread and leaves bigger ones to BLAS.
 
-Changing OpenBLAS's thread count is process-wide, so it is done only while the calling
-thread is the process's only Python thread (nothing else can be inside BLAS), and
-only when threadpoolctl can reach NumPy's OpenBLAS; otherwise products run unchanged.
+The reverse holds for a big op such as a convolution over a batch: BLAS threads
+share only its matrix products, while the copies around them (padding, im2col,
+col2im) run on one core. :func:`parts` and :func:`run_parts` let such an op split
+its batch into one part per BLAS thread and run each part — copies and products —
+on its own thread with BLAS at one thread (NumPy releases the GIL in both).
+
+Changing OpenBLAS's thread count is process-wide, so both happen only while no
+Python thread runs but the caller and convscope's own pool threads (nothing else
+can be inside BLAS), and only when threadpoolctl can reach NumPy's OpenBLAS;
+otherwise everything runs unchanged.
 
 >>> import numpy as np
 >>> a, b = np.ones((3, 4), np.float32), np.ones((4, 2), np.float32)
@@ -25,12 +32,17 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
 SMALL_MNK = 1 << 23  # m·n·k (summed over a stack) below which one thread does the product
+POOL_PREFIX = "convscope-"  # names of convscope's own threads (these and data_parallel's)
 
 _controller: object | None = None  # threadpoolctl's OpenBLAS controller, False if none
+_pools: dict[int, ThreadPoolExecutor] = {}
 
 
 def _openblas():
@@ -55,6 +67,25 @@ def _openblas():
     return _controller or None
 
 
+def _exclusive() -> bool:
+    """True when no Python thread runs but the caller and convscope's own pool threads."""
+    if threading.active_count() == 1:
+        return True
+    me = threading.current_thread()
+    return all(t is me or t.name.startswith(POOL_PREFIX) for t in threading.enumerate())
+
+
+def _switchable_threads() -> tuple[Any, int]:
+    """(controller, BLAS threads) when the thread count may be changed now, else (None, 1)."""
+    blas = _openblas()
+    if blas is None:
+        return None, 1
+    threads = blas.get_num_threads()
+    if threads < 2 or not _exclusive():
+        return None, 1
+    return blas, threads
+
+
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b, out=out)``, on one BLAS thread when the product is small.
 
@@ -66,15 +97,62 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     Returns:
         The product (``out`` if given).
     """
-    mnk = math.prod(a.shape) * b.shape[-1]
-    if mnk < SMALL_MNK and threading.active_count() == 1:
-        blas = _openblas()
+    if math.prod(a.shape) * b.shape[-1] < SMALL_MNK:
+        blas, threads = _switchable_threads()
         if blas is not None:
-            threads = blas.get_num_threads()
-            if threads > 1:
-                blas.set_num_threads(1)
-                try:
-                    return np.matmul(a, b, out=out)
-                finally:
-                    blas.set_num_threads(threads)
+            blas.set_num_threads(1)
+            try:
+                return np.matmul(a, b, out=out)
+            finally:
+                blas.set_num_threads(threads)
     return np.matmul(a, b, out=out)
+
+
+def parts(items: int, mnk: int) -> int:
+    """Into how many parts an op of ``items`` independent items (e.g. images) should split.
+
+    Args:
+        items: how many pieces the work can be cut into at most.
+        mnk: the op's multiply-adds (its biggest product's ``m·n·k``).
+
+    Returns:
+        BLAS's thread count when the op has at least :data:`SMALL_MNK` multiply-adds
+        per thread and the count may be changed now (see the module docstring), else 1.
+    """
+    if items < 2:
+        return 1
+    blas, threads = _switchable_threads()
+    if blas is None:
+        return 1
+    return max(1, min(threads, items, mnk // SMALL_MNK))
+
+
+def split(items: int, n_parts: int) -> list[tuple[int, int]]:
+    """``n_parts`` contiguous ``(start, stop)`` ranges covering ``range(items)``, near-equal."""
+    bounds = np.linspace(0, items, n_parts + 1).astype(int)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def run_parts(work: Callable[[int], Any], n_parts: int) -> list[Any]:
+    """``[work(0), …, work(n_parts - 1)]``, each part on its own thread, BLAS at one thread.
+
+    The calling thread does part 0; the others run on convscope's pool. With one part
+    (or when the thread count may not be changed) the parts run one after another
+    here. The first error is raised once every part has finished.
+    """
+    blas, threads = _switchable_threads() if n_parts > 1 else (None, 1)
+    if blas is None:
+        return [work(k) for k in range(n_parts)]
+    if n_parts - 1 not in _pools:
+        _pools[n_parts - 1] = ThreadPoolExecutor(n_parts - 1, thread_name_prefix=POOL_PREFIX + "op")
+    blas.set_num_threads(1)
+    try:
+        futures = [_pools[n_parts - 1].submit(work, k) for k in range(1, n_parts)]
+        try:
+            first = work(0)
+        finally:
+            for f in futures:  # every part is done before BLAS gets its threads back
+                f.exception()
+        return [first] + [f.result() for f in futures]
+    finally:
+        blas.set_num_threads(threads)

@@ -149,12 +149,12 @@ def _offset_range(k: int, size: int, out: int, stride: int, dilation: int, befor
 def _input_gradient(
     g_rows: np.ndarray,
     taps: np.ndarray,
-    input_size: tuple[int, int],
     out_size: tuple[int, int],
     stride: tuple[int, int],
     dilation: tuple[int, int],
     before: tuple[int, int],
-) -> np.ndarray:
+    image: np.ndarray,
+) -> None:
     """``dL/dinput`` of conv2d, channels last: ``col2im(g_rows · Wᵀ)`` one kernel tap at a time.
 
     Tap ``(i, j)`` of every window read one strided slice of the input, so its share of
@@ -169,12 +169,12 @@ def _input_gradient(
     Shape:
         g_rows: ``(G, N·OH·OW, O/G)``, rows ``(n, y, x)``.
         taps: ``(KH, KW, G, O/G, Cg)``: the weights of each tap.
-        returns: ``(N, H, W, G·Cg)``, C-contiguous.
+        image: ``(N, H, W, G, Cg)``, overwritten with the gradient.
     """
     k_h, k_w, groups, _, c_group = taps.shape
-    (h, w), (out_h, out_w), (sh, sw), (dh, dw) = input_size, out_size, stride, dilation
-    n = g_rows.shape[1] // (out_h * out_w)
-    image = workspace.zeros((n, h, w, groups, c_group), g_rows.dtype)  # (N, H, W, G, Cg)
+    (out_h, out_w), (sh, sw), (dh, dw) = out_size, stride, dilation
+    n, h, w = image.shape[:3]
+    image.fill(0)
     share = workspace.empty((groups, g_rows.shape[1], c_group), g_rows.dtype)  # one tap's
     # (N, OH, OW, G, Cg) view of the share, to add onto the image
     block = share.transpose(1, 0, 2).reshape(n, out_h, out_w, groups, c_group)
@@ -191,7 +191,6 @@ def _input_gradient(
             target = image[:, row0 : row0 + (n_rows - 1) * sh + 1 : sh,
                            col0 : col0 + (n_cols - 1) * sw + 1 : sw]  # fmt: skip
             target += block[:, y0 : y0 + n_rows, x0 : x0 + n_cols]
-    return image.reshape(n, h, w, groups * c_group)
 
 
 def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -326,27 +325,41 @@ def conv2d(
 
     # The padded input, channels last: (N, Hp, Wp, C). Already-NHWC input is used as is.
     image = x.data.transpose(0, 2, 3, 1)  # (N, H, W, C)
+    padded = None
     if (top, bottom, left, right) != (0, 0, 0, 0) or not image.flags.c_contiguous:
         padded = workspace.empty((n, h_pad, w_pad, c), x.dtype)
-        _zero_border(padded, (top, bottom, left, right))
-        padded[:, top : top + h, left : left + w_in] = image
-        image = padded
-    windows = _windows(image, (out_h, out_w), (k_h, k_w), stride, dilation)
     rows, row_len = n * out_h * out_w, k_h * k_w * c_group  # output pixels; columns per group
     # im2col: one row per output pixel (n, y, x), columns (i, j, c); one block per group.
-    windows = windows.reshape(n, out_h, out_w, k_h, k_w, groups, c_group)  # C -> (G, Cg)
     cols = workspace.empty((groups, n, out_h, out_w, k_h, k_w, c_group), x.dtype)
-    np.copyto(cols, windows.transpose(5, 0, 1, 2, 3, 4, 6))  # the one copy of im2col
-    cols = cols.reshape(groups, rows, row_len)  # (G, N·OH·OW, KH·KW·Cg)
     w_mat = w.data.reshape(groups, g_out, c_group, k_h, k_w)  # (G, O/G, Cg, KH, KW)
     w_mat = w_mat.transpose(0, 3, 4, 2, 1)  # (G, KH, KW, Cg, O/G): rows ordered like cols
     w_mat = np.ascontiguousarray(w_mat).reshape(groups, row_len, g_out)  # (G, KH·KW·Cg, O/G)
+    out = workspace.empty((groups, rows, g_out), x.dtype)  # (G, N·OH·OW, O/G)
+    per_image = out_h * out_w  # rows of one image
 
-    # The whole convolution: (G, N·OH·OW, O/G). (Folding the bias into the product as a
-    # column of ones makes K odd, e.g. 289, and the product 2x slower: it is added after.)
-    out = _matmul(cols, w_mat, workspace.empty((groups, rows, g_out), x.dtype))
-    if b is not None:
-        out += b.data.reshape(groups, 1, g_out)  # (G, 1, O/G)
+    def forward_images(first: int, stop: int) -> None:
+        """Pad, im2col and multiply images ``first:stop`` (their rows of cols and out)."""
+        source = image[first:stop]
+        if padded is not None:
+            source = padded[first:stop]
+            _zero_border(source, (top, bottom, left, right))
+            source[:, top : top + h, left : left + w_in] = image[first:stop]
+        windows = _windows(source, (out_h, out_w), (k_h, k_w), stride, dilation)
+        windows = windows.reshape(stop - first, out_h, out_w, k_h, k_w, groups, c_group)
+        np.copyto(cols[:, first:stop], windows.transpose(5, 0, 1, 2, 3, 4, 6))  # the copy
+        block = slice(first * per_image, stop * per_image)
+        part = cols.reshape(groups, rows, row_len)[:, block]  # (G, rows of these, KH·KW·Cg)
+        # (Folding the bias into the product as a column of ones makes K odd, e.g. 289,
+        # and the product 2x slower: it is added after.)
+        _matmul(part, w_mat, out[:, block])
+        if b is not None:
+            out[:, block] += b.data.reshape(groups, 1, g_out)  # (G, 1, O/G)
+
+    # The whole convolution, split over the batch when it is big and BLAS has threads:
+    # each part pads, copies and multiplies its images on its own core (see blas.py).
+    ranges = blas.split(n, blas.parts(n, rows * row_len * o))
+    blas.run_parts(lambda k: forward_images(*ranges[k]), len(ranges))
+    cols = cols.reshape(groups, rows, row_len)  # (G, N·OH·OW, KH·KW·Cg)
     # Rows (n, y, x), columns (g, o): the output is already channels last. It is returned
     # as an (N, O, OH, OW) view of that NHWC array, not copied to NCHW: ReLU and pooling
     # keep the layout, and the next conv2d then needs no copy to make its channels last.
@@ -362,19 +375,37 @@ def conv2d(
         g_rows = g_rows.reshape(rows, o)  # (N·OH·OW, O)
         g_rows_g = g_rows.reshape(rows, groups, g_out).transpose(1, 0, 2)  # (G, N·OH·OW, O/G)
         grad_x = grad_w = grad_b = None
+        if x.requires_grad:
+            taps = w_mat.reshape(groups, k_h, k_w, c_group, g_out)  # (G, KH, KW, Cg, O/G)
+            taps = np.ascontiguousarray(taps.transpose(1, 2, 0, 4, 3))  # (KH, KW, G, O/G, Cg)
+            d_image = workspace.empty((n, h, w_in, groups, c_group), g.dtype)  # (N, H, W, G, Cg)
+
+        def backward_images(first: int, stop: int) -> np.ndarray | None:
+            """dx of images ``first:stop``, and their share of dW (summed over parts)."""
+            block = slice(first * per_image, stop * per_image)
+            g_part = g_rows_g[:, block]  # (G, rows of these images, O/G)
+            if x.requires_grad:
+                _input_gradient(
+                    g_part, taps, (out_h, out_w), stride, dilation, (top, left),
+                    d_image[first:stop],
+                )  # fmt: skip
+            if w.requires_grad:
+                return _matmul(g_part.transpose(0, 2, 1), cols[:, block])  # (G, O/G, K)
+            return None
+
+        ranges = blas.split(n, blas.parts(n, rows * row_len * o))
+        shares = blas.run_parts(lambda k: backward_images(*ranges[k]), len(ranges))
         if w.requires_grad:
-            grad_w = _matmul(g_rows_g.transpose(0, 2, 1), cols)  # (G, O/G, KH·KW·Cg)
+            grad_w = shares[0]
+            for share in shares[1:]:  # in part order: the same sum every time
+                grad_w += share
             grad_w = grad_w.reshape(o, k_h, k_w, c_group).transpose(0, 3, 1, 2)  # (O, Cg, KH, KW)
             grad_w = np.ascontiguousarray(grad_w)
         if b is not None and b.requires_grad:
             grad_b = sum_rows(g_rows)  # (O,): accurate sum over the N·OH·OW rows
         if x.requires_grad:
-            taps = w_mat.reshape(groups, k_h, k_w, c_group, g_out)  # (G, KH, KW, Cg, O/G)
-            taps = np.ascontiguousarray(taps.transpose(1, 2, 0, 4, 3))  # (KH, KW, G, O/G, Cg)
-            d_image = _input_gradient(
-                g_rows_g, taps, (h, w_in), (out_h, out_w), stride, dilation, (top, left)
-            )  # (N, H, W, C)
-            grad_x = d_image.transpose(0, 3, 1, 2)  # channels last like ``out``, as NCHW view
+            # channels last like ``out``, as an NCHW view
+            grad_x = d_image.reshape(n, h, w_in, c).transpose(0, 3, 1, 2)
         return (grad_x, grad_w) if b is None else (grad_x, grad_w, grad_b)
 
     parents = (x, w) if b is None else (x, w, b)
