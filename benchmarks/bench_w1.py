@@ -180,7 +180,15 @@ def run_convscope(args: argparse.Namespace) -> str:
             self.cpu = time.process_time()
             self.faults = minor_faults()
 
-    from convscope.train.parallel import data_parallel
+    try:
+        from convscope.train.parallel import data_parallel
+    except ImportError:  # a convscope from before data parallelism (before/after runs)
+        if args.workers != 1:
+            raise
+        import contextlib
+
+        def data_parallel(workers):
+            return contextlib.nullcontext()
 
     with data_parallel(args.workers):  # 1: the plain single-threaded step
         fit(
