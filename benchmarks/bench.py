@@ -98,7 +98,9 @@ def inference(batch: int, repeats: int) -> dict:
     }
 
 
-def training(model: str, epochs: int, threads: int, subset: int | None) -> dict | None:
+def training(
+    model: str, epochs: int, threads: int, subset: int | None, workers: int | None = None
+) -> dict | None:
     """Epoch time, images/s, peak RSS and faults per step of both frameworks (subprocesses).
 
     PyTorch runs ``threads`` intra-op threads; convscope runs ``threads`` data-parallel
@@ -107,13 +109,14 @@ def training(model: str, epochs: int, threads: int, subset: int | None) -> dict 
     if not bench_w1.FASHION.is_dir():
         print(f"(no Fashion-MNIST at {bench_w1.FASHION}: training skipped)", file=sys.stderr)
         return None
+    workers = threads if workers is None else workers
     argv = ["--model", model, "--epochs", str(epochs), "--threads", str(threads)]
-    argv += ["--workers", str(threads)]
+    argv += ["--workers", str(workers)]
     if subset:
         argv += ["--subset", str(subset)]
     results = bench_w1.main(argv)
     images = subset or 60000
-    row = {"model": model, "images": images, "workers": threads}
+    row = {"model": model, "images": images, "workers": workers}
     for name, r in results.items():
         if r is None:
             continue
@@ -129,7 +132,7 @@ def training(model: str, epochs: int, threads: int, subset: int | None) -> dict 
     return row
 
 
-def under_load(threads: int, subset: int) -> dict | None:
+def under_load(threads: int, subset: int, workers: int | None = None) -> dict | None:
     """Slowdown of a W1 epoch when a busy-loop process competes for one core, per framework.
 
     Each framework trains ``subset`` images for 2 epochs (the second is timed) twice:
@@ -138,7 +141,8 @@ def under_load(threads: int, subset: int) -> dict | None:
     if not bench_w1.FASHION.is_dir():
         return None
     argv = ["--model", "simple", "--epochs", "2", "--threads", str(threads)]
-    argv += ["--subset", str(subset), "--workers", str(threads)]
+    workers = threads if workers is None else workers
+    argv += ["--subset", str(subset), "--workers", str(workers)]
 
     def seconds(results):
         return {k: r["epochs"][-1]["train_seconds"] for k, r in results.items() if r}
@@ -215,6 +219,13 @@ def report(
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="threads per framework")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="convscope's data-parallel workers in training (default: --threads; 1 for a tree "
+        "from before data parallelism)",
+    )
     parser.add_argument("--epochs", type=int, default=1, help="training epochs per model")
     parser.add_argument("--subset", type=int, default=None, help="train on N images only")
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per op")
@@ -238,10 +249,10 @@ def main(argv: list[str] | None = None) -> dict:
     train = []
     if not args.skip_training:
         for model in ("simple", "bn"):
-            row = training(model, args.epochs, args.threads, args.subset)
+            row = training(model, args.epochs, args.threads, args.subset, args.workers)
             if row:
                 train.append(row)
-    load = None if args.skip_training else under_load(args.threads, args.load_subset)
+    load = None if args.skip_training else under_load(args.threads, args.load_subset, args.workers)
     text = report(info, peak, ops, train, infer, args.threads, load)
     print(text)
     result = {
