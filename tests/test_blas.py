@@ -172,3 +172,19 @@ def test_run_parts_inline_when_blas_cannot_be_switched(monkeypatch):
         2,
     ]
     assert set(names) == {threading.current_thread().name}
+
+
+def test_tqdms_monitor_thread_does_not_count_as_a_blas_user(monkeypatch):
+    tqdm = pytest.importorskip("tqdm")
+    from tqdm._monitor import TMonitor
+
+    monitor = TMonitor(tqdm.tqdm, 1000)  # starts its thread; it only refreshes bars
+    stranger = threading.Thread(target=lambda: None, name="someone-else")
+    me = threading.current_thread()
+    try:
+        for threads, exclusive in (([me, monitor], True), ([me, monitor, stranger], False)):
+            monkeypatch.setattr(threading, "enumerate", lambda threads=threads: threads)
+            monkeypatch.setattr(threading, "active_count", lambda threads=threads: len(threads))
+            assert blas._exclusive() is exclusive
+    finally:
+        monitor.exit()

@@ -68,11 +68,17 @@ def _openblas():
 
 
 def _exclusive() -> bool:
-    """True when no Python thread runs but the caller and convscope's own pool threads."""
+    """True when no Python thread runs but the caller and convscope's own pool threads.
+
+    tqdm's monitor thread (which only wakes to refresh progress bars) does not count.
+    """
     if threading.active_count() == 1:
         return True
     me = threading.current_thread()
-    return all(t is me or t.name.startswith(POOL_PREFIX) for t in threading.enumerate())
+    return all(
+        t is me or t.name.startswith(POOL_PREFIX) or type(t).__name__ == "TMonitor"
+        for t in threading.enumerate()
+    )
 
 
 def _switchable_threads() -> tuple[Any, int]:
