@@ -45,7 +45,8 @@ MILESTONES = [
     ("052f7c9", "batch-1 overheads (window views, pooled outputs)", True, False),
     ("dd34dc4", "batch_norm in the input's layout (ChannelMatrix)", True, False),
     ("5f919b6", "BatchNorm across data-parallel workers (BatchGroup)", True, True),
-    ("HEAD", "small products on one BLAS thread", True, True),
+    ("7541721", "small products on one BLAS thread", True, True),
+    ("HEAD", "conv2d split over the batch, one BLAS thread per part", True, True),
 ]
 
 
