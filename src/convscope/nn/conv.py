@@ -36,6 +36,87 @@ def _conv_padding(padding: Any) -> tuple[int, int] | str:
     return check_padding(padding)
 
 
+def _check_groups(layer: str, in_channels: int, out_channels: int, groups: int) -> None:
+    """ValueError unless ``groups`` divides both channel counts (Conv2d, ConvTranspose2d)."""
+    for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if channels % groups:
+            raise ValueError(
+                f"{layer} expected {name} to be divisible by groups; received "
+                f"{name}={channels}, groups={groups}."
+            )
+
+
+def _weight_and_bias(
+    module: Module,
+    layer: str,
+    weight_shape: tuple[int, ...],
+    bias_shape: tuple[int, ...] | None,
+    dtype: Any,
+) -> None:
+    """Give ``module`` an uninitialised ``weight`` and a ``bias`` (``None`` when ``bias_shape`` is).
+
+    Both take the checked ``dtype=`` (float32 when None; a TypeError naming ``layer``
+    for a non-float one). Shared by the convolution-like layers (Conv2d,
+    ConvTranspose2d, LocallyConnected2d, TiledConv2d); each then calls its own
+    ``reset_parameters()``.
+    """
+    dtype = _float_dtype(dtype, layer)
+    module.weight = Parameter(np.empty(weight_shape, dtype=dtype))
+    if bias_shape is not None:
+        module.bias = Parameter(np.empty(bias_shape, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def _pytorch_default_init(weight: Parameter, bias: Parameter | None) -> None:
+    """PyTorch's default initialisation of a convolution (from ``convscope.random.generator()``).
+
+    Weight: kaiming-uniform with a=√5, i.e. U(−1/√fan_in, 1/√fan_in); bias: the same
+    bound. fan_in is the weight's dimension 1 times the kernel size, so for
+    ConvTranspose2d it counts output channels, as in PyTorch.
+    """
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init.fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in)
+        init.uniform_(bias, -bound, bound)
+
+
+def _image_batch(module: Any, x: Any, layer: str) -> Tensor:
+    """``x`` as a Tensor of the module's dtype (:func:`_as_input`), checked to be a batch
+    ``(N, module.in_channels, H, W)``: a ValueError otherwise, with a hint for one image.
+    """
+    x = _as_input(x, module.weight.dtype, layer)
+    if x.ndim != 4 or x.shape[1] != module.in_channels:
+        hint = " For a single image add a batch axis: x[None]." if x.ndim == 3 else ""
+        raise ValueError(
+            f"{layer}(in_channels={module.in_channels}) expected input of shape "
+            f"(N, {module.in_channels}, H, W); received {x.shape}.{hint}"
+        )
+    return x
+
+
+def _conv_extra_repr(module: Any, output_padding: tuple[int, int] = (0, 0)) -> str:
+    """PyTorch's ``extra_repr`` text for Conv2d and ConvTranspose2d, defaults left out.
+
+    Same text as PyTorch's, so printed models can be compared line by line;
+    ``output_padding`` (ConvTranspose2d's) stands between dilation and groups, as there.
+    """
+    s = f"{module.in_channels}, {module.out_channels}, kernel_size={module.kernel_size}"
+    s += f", stride={module.stride}"
+    if module.padding != (0, 0):
+        s += f", padding={module.padding}"
+    if module.dilation != (1, 1):
+        s += f", dilation={module.dilation}"
+    if output_padding != (0, 0):
+        s += f", output_padding={output_padding}"
+    if module.groups != 1:
+        s += f", groups={module.groups}"
+    if module.bias is None:
+        s += ", bias=False"
+    return s
+
+
 class Conv2d(Module):
     """2-D convolution over a batch of images: each of ``out_channels`` filters slides
     over the input and takes a dot product with every patch it covers.
@@ -90,37 +171,17 @@ class Conv2d(Module):
         self.padding = _conv_padding(padding)
         self.dilation = _pair(dilation, "Conv2d", "dilation")
         self.groups = _positive_int(groups, "Conv2d", "groups")
-        for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if channels % self.groups:
-                raise ValueError(
-                    f"Conv2d expected {name} to be divisible by groups; received "
-                    f"{name}={channels}, groups={groups}."
-                )
-        dtype = _float_dtype(dtype, "Conv2d")
+        _check_groups("Conv2d", in_channels, out_channels, self.groups)
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, "Conv2d", shape, (self.out_channels,) if bias else None, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """PyTorch's default initialisation (drawn from ``convscope.random.generator()``)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+        _pytorch_default_init(self.weight, self.bias)
 
     def forward(self, x: Any) -> Tensor:
-        x = _as_input(x, self.weight.dtype, "Conv2d")
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            hint = " For a single image add a batch axis: x[None]." if x.ndim == 3 else ""
-            raise ValueError(
-                f"Conv2d(in_channels={self.in_channels}) expected input of shape "
-                f"(N, {self.in_channels}, H, W); received {x.shape}.{hint}"
-            )
+        x = _image_batch(self, x, "Conv2d")
         return F.conv2d(
             x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
@@ -133,18 +194,7 @@ class Conv2d(Module):
         return output.size * (self.in_channels // self.groups) * math.prod(self.kernel_size)
 
     def extra_repr(self) -> str:
-        # Same text as PyTorch's, so printed models can be compared line by line.
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-        s += f", stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return _conv_extra_repr(self)
 
 
 class ConvTranspose2d(Module):
@@ -214,43 +264,23 @@ class ConvTranspose2d(Module):
         self.output_padding = _pair(output_padding, name, "output_padding", minimum=0)
         self.dilation = _pair(dilation, name, "dilation")
         self.groups = _positive_int(groups, name, "groups")
-        for arg, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if channels % self.groups:
-                raise ValueError(
-                    f"{name} expected {arg} to be divisible by groups; received "
-                    f"{arg}={channels}, groups={groups}."
-                )
+        _check_groups(name, in_channels, out_channels, self.groups)
         for p, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
             if p >= max(s, d):
                 raise ValueError(
                     f"{name} expected output_padding smaller than stride or dilation; received "
                     f"output_padding={output_padding!r}, stride={stride!r}, dilation={dilation!r}."
                 )
-        dtype = _float_dtype(dtype, name)
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, name, shape, (self.out_channels,) if bias else None, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """PyTorch's default initialisation (its fan_in is the weight's dimension 1)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+        _pytorch_default_init(self.weight, self.bias)
 
     def forward(self, x: Any) -> Tensor:
-        x = _as_input(x, self.weight.dtype, "ConvTranspose2d")
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            hint = " For a single image add a batch axis: x[None]." if x.ndim == 3 else ""
-            raise ValueError(
-                f"ConvTranspose2d(in_channels={self.in_channels}) expected input of shape "
-                f"(N, {self.in_channels}, H, W); received {x.shape}.{hint}"
-            )
+        x = _image_batch(self, x, "ConvTranspose2d")
         return F.conv_transpose2d(
             x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
             self.groups, self.dilation,
@@ -271,16 +301,4 @@ class ConvTranspose2d(Module):
         return n * self.in_channels * h * w * per_pixel
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-        s += f", stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return _conv_extra_repr(self, self.output_padding)

@@ -23,24 +23,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from convscope.nn import init
-from convscope.nn._validation import _as_input, _float_dtype, _pair, _positive_int
-from convscope.nn.conv import _conv_padding
+from convscope.nn._validation import _pair, _positive_int
+from convscope.nn.conv import _conv_padding, _image_batch, _weight_and_bias
 from convscope.nn.functional.local import local_output_size, locally_connected2d, tiled_conv2d
 from convscope.nn.module import Module
 from convscope.nn.parameter import Parameter
 from convscope.tensor import Tensor
-
-
-def _check_input(module: Any, x: Tensor, name: str) -> None:
-    if x.ndim != 4 or x.shape[1] != module.in_channels:
-        hint = " For a single image add a batch axis: x[None]." if x.ndim == 3 else ""
-        raise ValueError(
-            f"{name}(in_channels={module.in_channels}) expected input of shape "
-            f"(N, {module.in_channels}, H, W); received {x.shape}.{hint}"
-        )
 
 
 def _uniform_init(weight: Parameter, bias: Parameter | None, fan_in: int) -> None:
@@ -96,13 +85,9 @@ class LocallyConnected2d(Module):
         self.output_size = local_output_size(
             self.input_size, self.kernel_size, self.stride, self.padding
         )
-        dtype = _float_dtype(dtype, "LocallyConnected2d")
         shape = (*self.output_size, self.out_channels, self.in_channels, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty((self.out_channels, *self.output_size), dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        bias_shape = (self.out_channels, *self.output_size)
+        _weight_and_bias(self, "LocallyConnected2d", shape, bias_shape if bias else None, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -110,8 +95,7 @@ class LocallyConnected2d(Module):
         _uniform_init(self.weight, self.bias, self.in_channels * math.prod(self.kernel_size))
 
     def forward(self, x: Any) -> Tensor:
-        x = _as_input(x, self.weight.dtype, "LocallyConnected2d")
-        _check_input(self, x, "LocallyConnected2d")
+        x = _image_batch(self, x, "LocallyConnected2d")
         if tuple(x.shape[2:]) != self.input_size:
             raise ValueError(
                 f"LocallyConnected2d(input_size={self.input_size}) expected input of shape "
@@ -165,13 +149,8 @@ class TiledConv2d(Module):
         self.tile_size = _pair(tile_size, "TiledConv2d", "tile_size")
         self.stride = _pair(stride, "TiledConv2d", "stride")
         self.padding = _conv_padding(padding)
-        dtype = _float_dtype(dtype, "TiledConv2d")
         shape = (*self.tile_size, self.out_channels, self.in_channels, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, "TiledConv2d", shape, (self.out_channels,) if bias else None, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -179,8 +158,7 @@ class TiledConv2d(Module):
         _uniform_init(self.weight, self.bias, self.in_channels * math.prod(self.kernel_size))
 
     def forward(self, x: Any) -> Tensor:
-        x = _as_input(x, self.weight.dtype, "TiledConv2d")
-        _check_input(self, x, "TiledConv2d")
+        x = _image_batch(self, x, "TiledConv2d")
         return tiled_conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
