@@ -99,6 +99,33 @@ def _checked_indices(t: Tensor, classes: int, ignore_index: int, fn: str) -> np.
     return y
 
 
+def _target_log_probabilities(
+    logp: np.ndarray, t: Tensor, w: np.ndarray | None, ignore_index: int, fn: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each sample's target class, weight and log-probability (cross_entropy, nll_loss).
+
+    Args:
+        logp: (N, C, d1, ...) log-probabilities.
+        t: the class-index target, checked by :func:`_checked_indices`.
+        w: (C,) class weights, or None for weight 1.
+        ignore_index: the target value of samples to skip.
+        fn: the op's name, for the error message.
+
+    Returns:
+        ``(y_safe, valid, w_y, picked)``, each (N, d1, ...): the target classes with
+        ignored ones replaced by 0 (safe to index with), the mask of samples not
+        ignored, ``w[y]`` and ``logp[y]``, both 0 where ignored.
+    """
+    classes = logp.shape[1]
+    y = _checked_indices(t, classes, ignore_index, fn).reshape(logp.shape[:1] + logp.shape[2:])
+    valid = y != ignore_index  # (N, d1, ...)
+    y_safe = np.where(valid, y, 0)
+    w_y = (w[y_safe] if w is not None else np.ones(y.shape, logp.dtype)) * valid
+    picked = np.take_along_axis(logp, y_safe[:, None], axis=1)[:, 0]  # (N, d1, ...)
+    # Masked with np.where, not a product: an ignored sample's logp may be -inf (0·inf = nan).
+    return y_safe, valid, w_y, np.where(valid, picked, 0)
+
+
 def _class_weight(weight: ArrayLike | None, classes: int, dtype: np.dtype, fn: str):
     if weight is None:
         return None
@@ -122,6 +149,19 @@ def _float_target(target: ArrayLike, x: Tensor, fn: str) -> Tensor:
             f"{fn} expected a target of the same shape as the input {x.shape}; received {t.shape}."
         )
     return t
+
+
+def _float_input_and_target(
+    input: ArrayLike, target: ArrayLike, reduction: str, fn: str
+) -> tuple[Tensor, Tensor]:
+    """The checks of a loss between two float tensors of one shape (regression, binary).
+
+    In this order: floating-point ``input``, a valid ``reduction``, then a floating-point
+    ``target`` of ``input``'s shape (:func:`_float_target`).
+    """
+    x = _floating(input, fn)
+    _check_reduction(reduction, fn)
+    return x, _float_target(target, x, fn)
 
 
 def _broadcast_param(value: ArrayLike | None, x: Tensor, fn: str, name: str):
@@ -226,13 +266,7 @@ def cross_entropy(
     logp = _log_softmax_array(a, axis=1)  # (N, C, d1, ...)
 
     if indices:
-        y = _checked_indices(t, classes, ignore_index, fn).reshape(a.shape[:1] + a.shape[2:])
-        valid = y != ignore_index  # (N, d1, ...)
-        y_safe = np.where(valid, y, 0)
-        w_y = (w[y_safe] if w is not None else np.ones(y.shape, a.dtype)) * valid
-        picked = np.take_along_axis(logp, y_safe[:, None], axis=1)[:, 0]  # (N, d1, ...)
-        # Masked with np.where, not a product: an ignored sample's logp may be -inf (0·inf = nan).
-        picked = np.where(valid, picked, 0)
+        y_safe, valid, w_y, picked = _target_log_probabilities(logp, t, w, ignore_index, fn)
         loss = (-(1 - eps) * w_y * picked).astype(a.dtype, copy=False)
         if eps > 0:
             smooth = -(logp * wc if wc is not None else logp).sum(axis=1)  # -Σ_c w_c logp_c
@@ -321,12 +355,7 @@ def nll_loss(
     classes = a.shape[1]
     per_class = (1, classes) + (1,) * (a.ndim - 2)  # (1, C, 1, ...)
     w = _class_weight(weight, classes, a.dtype, fn)
-    y = _checked_indices(t, classes, ignore_index, fn).reshape(a.shape[:1] + a.shape[2:])
-    valid = y != ignore_index  # (N, d1, ...)
-    y_safe = np.where(valid, y, 0)
-    w_y = (w[y_safe] if w is not None else np.ones(y.shape, a.dtype)) * valid
-    picked = np.take_along_axis(a, y_safe[:, None], axis=1)[:, 0]  # (N, d1, ...)
-    picked = np.where(valid, picked, 0)  # an ignored sample's log-probability may be -inf
+    y_safe, valid, w_y, picked = _target_log_probabilities(a, t, w, ignore_index, fn)
     loss = (-w_y * picked).astype(a.dtype, copy=False)
     denominator = w_y.sum(dtype=a.dtype)
     out = _reduce(loss, reduction, denominator)
@@ -380,9 +409,7 @@ def binary_cross_entropy_with_logits(
     0.3466
     """
     fn = "binary_cross_entropy_with_logits"
-    x = _floating(input, fn)
-    _check_reduction(reduction, fn)
-    t = _float_target(target, x, fn)
+    x, t = _float_input_and_target(input, target, reduction, fn)
     w = _broadcast_param(weight, x, fn, "weight")
     pw = _broadcast_param(pos_weight, x, fn, "pos_weight")
     a = x.data
@@ -413,6 +440,26 @@ def binary_cross_entropy_with_logits(
 # --------------------------------------------------------------------------- regression
 
 
+def _difference_loss(
+    input: ArrayLike,
+    target: ArrayLike,
+    reduction: str,
+    fn: str,
+    loss_and_slope: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+) -> Tensor:
+    """A loss ``ℓ(x − t)`` of the difference, elementwise, reduced; ``ℓ'`` given beside ``ℓ``."""
+    x, t = _float_input_and_target(input, target, reduction, fn)
+    loss, slope = loss_and_slope(x.data - t.data.astype(x.dtype, copy=False))
+    loss = loss.astype(x.dtype, copy=False)
+    out = _reduce(loss, reduction, loss.size)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dx = slope * _upstream(g, reduction, loss.size)  # dℓ(x − t)/dx = ℓ'; d/dt = −ℓ'
+        return dx, -dx
+
+    return Tensor.from_op(out, (x, t), backward, fn)
+
+
 def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Tensor:
     """Mean squared error ``(input - target)²``, reduced.
 
@@ -439,44 +486,11 @@ def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Te
     >>> mse_loss(Tensor([1.0, 2.0]), Tensor([1.0, 4.0]))
     Tensor(2.)
     """
-    fn = "mse_loss"
-    x = _floating(input, fn)
-    _check_reduction(reduction, fn)
-    t = _float_target(target, x, fn)
-    diff = x.data - t.data.astype(x.dtype, copy=False)
-    loss = diff * diff
-    out = _reduce(loss, reduction, loss.size)
-
-    def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        dx = 2 * diff * _upstream(g, reduction, loss.size)  # d (x - t)² / dx = 2 (x - t)
-        return dx, -dx
-
-    return Tensor.from_op(out, (x, t), backward, "mse_loss")
+    # d (x - t)² / dx = 2 (x - t)
+    return _difference_loss(input, target, reduction, "mse_loss", lambda d: (d * d, 2 * d))
 
 
 # --------------------------------------------------------------------------- robust regression
-
-
-def _difference_loss(
-    input: ArrayLike,
-    target: ArrayLike,
-    reduction: str,
-    fn: str,
-    loss_and_slope: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-) -> Tensor:
-    """A loss ``ℓ(x − t)`` of the difference, elementwise, reduced; ``ℓ'`` given beside ``ℓ``."""
-    x = _floating(input, fn)
-    _check_reduction(reduction, fn)
-    t = _float_target(target, x, fn)
-    loss, slope = loss_and_slope(x.data - t.data.astype(x.dtype, copy=False))
-    loss = loss.astype(x.dtype, copy=False)
-    out = _reduce(loss, reduction, loss.size)
-
-    def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        dx = slope * _upstream(g, reduction, loss.size)  # dℓ(x − t)/dx = ℓ'; d/dt = −ℓ'
-        return dx, -dx
-
-    return Tensor.from_op(out, (x, t), backward, fn)
 
 
 def l1_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Tensor:
@@ -616,9 +630,7 @@ def binary_cross_entropy(
     0.3466
     """
     fn = "binary_cross_entropy"
-    x = _floating(input, fn)
-    _check_reduction(reduction, fn)
-    t = _float_target(target, x, fn)
+    x, t = _float_input_and_target(input, target, reduction, fn)
     w = _broadcast_param(weight, x, fn, "weight")
     a = x.data
     if np.any((a < 0) | (a > 1)):
