@@ -24,15 +24,6 @@ from convscope.tensor import Tensor, as_tensor
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _weight_array(weight: Any, layer: str, name: str) -> np.ndarray | None:
-    if weight is None:
-        return None
-    array = np.array(weight.data if isinstance(weight, Tensor) else weight)
-    if array.dtype.kind not in "fiu":
-        raise TypeError(f"{layer} expected {name} to be numeric; received dtype {array.dtype}.")
-    return array.astype(np.float32) if array.dtype.kind != "f" else array
-
-
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
@@ -42,6 +33,22 @@ class _Loss(Module):
                 f"received reduction={reduction!r}."
             )
         self.reduction = reduction
+
+    def _register_weight(self, name: str, weight: Any) -> None:
+        """Register ``weight`` (None, an array or a Tensor) as the buffer ``name``.
+
+        A copy, as an array: integers become float32; a non-numeric dtype is a TypeError.
+        """
+        if weight is not None:
+            weight = np.array(weight.data if isinstance(weight, Tensor) else weight)
+            if weight.dtype.kind not in "fiu":
+                raise TypeError(
+                    f"{type(self).__name__} expected {name} to be numeric; "
+                    f"received dtype {weight.dtype}."
+                )
+            if weight.dtype.kind != "f":
+                weight = weight.astype(np.float32)
+        self.register_buffer(name, weight)
 
     @staticmethod
     def _float_target(input: Any, target: Any) -> tuple[Tensor, Tensor]:
@@ -75,7 +82,7 @@ class CrossEntropyLoss(_Loss):
         label_smoothing: float = 0.0,
     ):
         super().__init__(reduction)
-        self.register_buffer("weight", _weight_array(weight, "CrossEntropyLoss", "weight"))
+        self._register_weight("weight", weight)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
@@ -104,7 +111,7 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.register_buffer("weight", _weight_array(weight, "NLLLoss", "weight"))
+        self._register_weight("weight", weight)
         self.ignore_index = ignore_index
 
     def forward(self, input: Any, target: Any) -> Tensor:
@@ -144,10 +151,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None):
         super().__init__(reduction)
-        self.register_buffer("weight", _weight_array(weight, "BCEWithLogitsLoss", "weight"))
-        self.register_buffer(
-            "pos_weight", _weight_array(pos_weight, "BCEWithLogitsLoss", "pos_weight")
-        )
+        self._register_weight("weight", weight)
+        self._register_weight("pos_weight", pos_weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         x, t = self._float_target(input, target)
@@ -228,7 +233,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight: Any = None, reduction: str = "mean"):
         super().__init__(reduction)
-        self.register_buffer("weight", _weight_array(weight, "BCELoss", "weight"))
+        self._register_weight("weight", weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         x, t = self._float_target(input, target)
