@@ -44,6 +44,16 @@ def _check_dim(dim: int, ndim: int, fn: str) -> int:
     return int(dim) % rank
 
 
+def _along_dim(x: ArrayLike, dim: int, fn: str) -> tuple[Tensor, int, np.ndarray]:
+    """The input of softmax and log_softmax: ``x`` checked, ``dim`` as an axis, the data.
+
+    The data is ``x``'s array, or for a 0-d ``x`` one 1-element slice (shape (1,)).
+    """
+    x = _floating(x, fn)
+    axis = _check_dim(dim, x.ndim, fn)
+    return x, axis, x.data.reshape(1) if x.ndim == 0 else x.data
+
+
 def _log_softmax_array(a: np.ndarray, axis: int) -> np.ndarray:
     """Stable ``log(softmax(a))`` along ``axis`` on a plain array.
 
@@ -224,9 +234,7 @@ def softmax(x: ArrayLike, dim: int) -> Tensor:
     >>> softmax(Tensor([[1e4, 0.0]]), dim=1)
     Tensor([[1., 0.]])
     """
-    x = _floating(x, "softmax")
-    axis = _check_dim(dim, x.ndim, "softmax")
-    a = x.data.reshape(1) if x.ndim == 0 else x.data  # a 0-d input is one 1-element slice
+    x, axis, a = _along_dim(x, dim, "softmax")
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     s = e / e.sum(axis=axis, keepdims=True)
 
@@ -258,9 +266,7 @@ def log_softmax(x: ArrayLike, dim: int) -> Tensor:
     >>> log_softmax(Tensor([[1e4, 0.0]]), dim=1)
     Tensor([[     0., -10000.]])
     """
-    x = _floating(x, "log_softmax")
-    axis = _check_dim(dim, x.ndim, "log_softmax")
-    a = x.data.reshape(1) if x.ndim == 0 else x.data  # a 0-d input is one 1-element slice
+    x, axis, a = _along_dim(x, dim, "log_softmax")
     out = _log_softmax_array(a, axis)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
