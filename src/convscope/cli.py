@@ -30,7 +30,7 @@ import signal
 import sys
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 EXIT_INTERNAL = 1
@@ -77,16 +77,35 @@ def _image_size(text: str) -> list[int]:
     return sizes
 
 
+def _add_command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """The subcommand ``name``, running ``handler(args)``; its ``--help`` shows each default."""
+    p = sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.set_defaults(handler=handler)
+    return p
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from convscope.runs import OPTIMIZERS, TrainConfig
 
     d = TrainConfig()
-    p = sub.add_parser(
+    p = _add_command(
+        sub,
         "train",
+        _train,
         help="train a CNN, evaluate it and write its report",
         description="Train a CNN on a dataset, evaluate it on the test split and write "
         "report.html/report.md into the run directory.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
         "--dataset",
@@ -194,7 +213,6 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--no-report", action="store_true", help="skip writing the report")
-    p.set_defaults(handler=_train)
 
 
 def _given_train_options(argv: Sequence[str]) -> set[str]:
@@ -351,18 +369,18 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def _add_explore(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = _add_command(
+        sub,
         "explore",
+        _explore,
         help="look inside a run's CNN in the browser: draw, click units, saliency, Grad-CAM",
         description="Serve a local web page (offline) showing every layer of the run's model "
         "for an input you draw, upload or pick from the test set.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_run_dir(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free port)")
     p.add_argument("--no-browser", action="store_true", help="only print the URL")
-    p.set_defaults(handler=_explore)
 
 
 def _explore(args: argparse.Namespace) -> int:
@@ -373,12 +391,13 @@ def _explore(args: argparse.Namespace) -> int:
 
 
 def _add_export(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = _add_command(
+        sub,
         "export",
+        _export,
         help="write a run's model as ONNX (checked by onnx.checker, compared with onnxruntime)",
         description="Write the run's trained model as an ONNX file (opset 21, symbolic batch "
         "axis) that onnxruntime, PyTorch tools or a GPU runtime can run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_run_dir(p)
     p.add_argument("output", type=Path, help="the .onnx file to write")
@@ -386,7 +405,6 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "--fixed-batch", type=_positive_int, default=None, metavar="N",
         help="fix the batch size to N instead of a symbolic batch axis",
     )  # fmt: skip
-    p.set_defaults(handler=_export)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -413,13 +431,14 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _add_import(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = _add_command(
+        sub,
         "import",
+        _import,
         help="make a run directory from an ONNX model trained elsewhere",
         description="Build a convscope model from an ONNX file (a chain of supported "
         "operators, e.g. from torch.onnx.export) and write a run directory, so evaluate, "
         "report, visualize and explore work on it.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("model", type=Path, help="the .onnx file")
     p.add_argument("--out", type=Path, required=True, help="the run directory to create")
@@ -427,7 +446,6 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
         "--dataset", default="auto", help="dataset to evaluate on (name or image folder)"
     )
     p.add_argument("--overwrite", action="store_true", help="replace a run already at --out")
-    p.set_defaults(handler=_import)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -440,12 +458,13 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _add_guide(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = _add_command(
+        sub,
         "guide",
+        _guide,
         help="run the Chapter 9 experiments and write the guide (chapter9.md + figures)",
         description="Run every experiment of convscope.experiments (Goodfellow et al., ch. 9) "
         "and write OUT/chapter9.md and OUT/figures/*.png from their results.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--out", type=Path, default=Path("docs"), help="output folder")
     p.add_argument(
@@ -454,7 +473,6 @@ def _add_guide(sub: argparse._SubParsersAction) -> None:
         default="full",
         help="full: the guide's numbers (minutes); smoke: tiny data (seconds)",
     )
-    p.set_defaults(handler=_guide)
 
 
 def _guide(args: argparse.Namespace) -> int:
@@ -484,17 +502,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
 
-    p = sub.add_parser(
-        "evaluate", help="evaluate a run's model on its test split", formatter_class=fmt
-    )
+    p = _add_command(sub, "evaluate", _evaluate, help="evaluate a run's model on its test split")
     _add_run_dir(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(handler=_evaluate)
 
-    p = sub.add_parser(
-        "predict", help="classify image files, folders, .npy or IDX arrays", formatter_class=fmt
+    p = _add_command(
+        sub, "predict", _predict, help="classify image files, folders, .npy or IDX arrays"
     )
     _add_run_dir(p)
     p.add_argument("inputs", nargs="+", help="PNG/JPEG files, folders of them, .npy or IDX files")
@@ -515,9 +529,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave out files that cannot be read or used, and list them on stderr",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(handler=_predict)
 
-    p = sub.add_parser("visualize", help="draw filters and feature maps", formatter_class=fmt)
+    p = _add_command(sub, "visualize", _visualize, help="draw filters and feature maps")
     _add_run_dir(p)
     p.add_argument("inputs", nargs="*", help="images to show (default: test images)")
     p.add_argument(
@@ -534,15 +547,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, default=None, help="output folder (default: RUN_DIR/visualize)"
     )
-    p.set_defaults(handler=_visualize)
 
-    p = sub.add_parser(
-        "report", help="(re)write a run's report.html and report.md", formatter_class=fmt
-    )
+    p = _add_command(sub, "report", _report, help="(re)write a run's report.html and report.md")
     p.add_argument("run_dir", type=Path, help="a directory written by `convscope train`")
-    p.set_defaults(handler=_report)
 
-    p = sub.add_parser("summary", help="layer-by-layer summary of a model", formatter_class=fmt)
+    p = _add_command(sub, "summary", _summary, help="layer-by-layer summary of a model")
     p.add_argument("model", help="preset (simple, lenet5, bn, allconv), a .py or a .onnx file")
     p.add_argument(
         "--input-shape",
@@ -553,14 +562,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="input shape without the batch",
     )
     p.add_argument("--classes", type=_positive_int, default=10, help="number of classes")
-    p.set_defaults(handler=_summary)
 
-    p = sub.add_parser(
-        "datasets",
-        help="list datasets available locally and how to get the rest",
-        formatter_class=fmt,
+    _add_command(
+        sub, "datasets", _datasets, help="list datasets available locally and how to get the rest"
     )
-    p.set_defaults(handler=_datasets)
     _add_explore(sub)
     _add_guide(sub)
     _add_export(sub)
