@@ -425,6 +425,25 @@ def _conv_setup(
     return xp, sizes, (top, left)
 
 
+def _pool_setup(
+    x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Checks and loop bounds of the pool2d loops: ``x`` as an array and its sizes.
+
+    ``stride=None`` means ``kernel_size``, as PyTorch. The sizes are
+    ``(N, C, H, W, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw)``.
+    """
+    x = np.asarray(x)
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(kernel_size if stride is None else stride, "stride")
+    ph, pw = pair(padding, "padding", minimum=0)
+    dh, dw = pair(dilation, "dilation")
+    n_batch, channels, height, width = x.shape
+    out_h = _out_size(height, kh, sh, ph, dh, ceil_mode)
+    out_w = _out_size(width, kw, sw, pw, dw, ceil_mode)
+    return x, (n_batch, channels, height, width, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw)
+
+
 def max_pool2d_loops(
     x: np.ndarray,
     kernel_size: IntPair,
@@ -442,14 +461,8 @@ def max_pool2d_loops(
     array([[[[ 5.,  7.],
              [13., 15.]]]])
     """
-    x = np.asarray(x)
-    kh, kw = pair(kernel_size, "kernel_size")
-    sh, sw = pair(kernel_size if stride is None else stride, "stride")
-    ph, pw = pair(padding, "padding", minimum=0)
-    dh, dw = pair(dilation, "dilation")
-    n_batch, channels, height, width = x.shape
-    out_h = _out_size(height, kh, sh, ph, dh, ceil_mode)
-    out_w = _out_size(width, kw, sw, pw, dw, ceil_mode)
+    x, sizes = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
+    n_batch, channels, height, width, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw = sizes
     out = np.zeros((n_batch, channels, out_h, out_w), dtype=x.dtype)
     for n in range(n_batch):
         for c in range(channels):
@@ -495,13 +508,8 @@ def avg_pool2d_loops(
     array([[[[ 2.5,  4.5],
              [10.5, 12.5]]]])
     """
-    x = np.asarray(x)
-    kh, kw = pair(kernel_size, "kernel_size")
-    sh, sw = pair(kernel_size if stride is None else stride, "stride")
-    ph, pw = pair(padding, "padding", minimum=0)
-    n_batch, channels, height, width = x.shape
-    out_h = _out_size(height, kh, sh, ph, 1, ceil_mode)
-    out_w = _out_size(width, kw, sw, pw, 1, ceil_mode)
+    x, sizes = _pool_setup(x, kernel_size, stride, padding, 1, ceil_mode)  # no dilation
+    n_batch, channels, height, width, out_h, out_w, kh, kw, sh, sw, ph, pw, _, _ = sizes
     out = np.zeros((n_batch, channels, out_h, out_w), dtype=x.dtype)
     for n in range(n_batch):
         for c in range(channels):
@@ -559,14 +567,8 @@ def max_pool2d_backward_loops(
     array([[0., 1.],
            [0., 0.]])
     """
-    x = np.asarray(x)
-    kh, kw = pair(kernel_size, "kernel_size")
-    sh, sw = pair(kernel_size if stride is None else stride, "stride")
-    ph, pw = pair(padding, "padding", minimum=0)
-    dh, dw = pair(dilation, "dilation")
-    n_batch, channels, height, width = x.shape
-    out_h = _out_size(height, kh, sh, ph, dh, ceil_mode)
-    out_w = _out_size(width, kw, sw, pw, dw, ceil_mode)
+    x, sizes = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
+    n_batch, channels, height, width, out_h, out_w, kh, kw, sh, sw, ph, pw, dh, dw = sizes
     dx = np.zeros(x.shape, dtype=np.result_type(x, grad))
     for n in range(n_batch):
         for c in range(channels):
@@ -594,13 +596,8 @@ def avg_pool2d_backward_loops(
     array([[0.25, 0.25],
            [0.25, 0.25]])
     """
-    x = np.asarray(x)
-    kh, kw = pair(kernel_size, "kernel_size")
-    sh, sw = pair(kernel_size if stride is None else stride, "stride")
-    ph, pw = pair(padding, "padding", minimum=0)
-    n_batch, channels, height, width = x.shape
-    out_h = _out_size(height, kh, sh, ph, 1, ceil_mode)
-    out_w = _out_size(width, kw, sw, pw, 1, ceil_mode)
+    x, sizes = _pool_setup(x, kernel_size, stride, padding, 1, ceil_mode)  # no dilation
+    n_batch, channels, height, width, out_h, out_w, kh, kw, sh, sw, ph, pw, _, _ = sizes
     dx = np.zeros(x.shape, dtype=np.result_type(x, grad))
     for n in range(n_batch):
         for c in range(channels):
