@@ -38,7 +38,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from convscope.nn.functional.geometry import _is_int
-from convscope.tensor import ArrayLike, Tensor, as_tensor
+from convscope.nn.functional.pooling import _float_image_batch
+from convscope.tensor import ArrayLike, Tensor
 
 OutputSize = int | None | Sequence[int | None]
 
@@ -111,17 +112,8 @@ def averaging_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
 
 
 def _check_input(input: ArrayLike, op: str) -> Tensor:
-    x = as_tensor(input)
-    if x.dtype.kind != "f":
-        raise TypeError(
-            f"{op} expected a floating-point input; received dtype {x.dtype}. "
-            "Convert it first, e.g. x.astype(np.float32)."
-        )
-    if x.ndim != 4:
-        raise ValueError(
-            f"{op} expected a 4-D input of shape (N, C, H, W); received input of shape "
-            f"{x.shape}. For a single image add a batch axis: x[None]."
-        )
+    """:func:`_float_image_batch`, and a ValueError for an empty image (H or W of 0)."""
+    x = _float_image_batch(input, op)
     if 0 in x.shape[2:]:
         raise ValueError(f"{op} expected a non-empty image; received input of shape {x.shape}.")
     return x

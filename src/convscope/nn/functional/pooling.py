@@ -50,6 +50,26 @@ from convscope.nn.functional.geometry import resolve_padding as _resolve_padding
 from convscope.tensor import ArrayLike, Tensor, as_tensor, is_grad_enabled
 
 
+def _float_image_batch(input: ArrayLike, op: str) -> Tensor:
+    """``input`` as a Tensor, checked to be a floating-point (N, C, H, W) batch.
+
+    The input check of the pooling ops, fixed-window and adaptive alike: a TypeError
+    for a non-float dtype, a ValueError for another number of axes.
+    """
+    x = as_tensor(input)
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{op} expected a floating-point input; received dtype {x.dtype}. "
+            "Convert it first, e.g. x.astype(np.float32)."
+        )
+    if x.ndim != 4:
+        raise ValueError(
+            f"{op} expected a 4-D input of shape (N, C, H, W); received input of shape "
+            f"{x.shape}. For a single image add a batch axis: x[None]."
+        )
+    return x
+
+
 class _Windows:
     """Where the pooling windows of one call lie, and the loop over kernel offsets.
 
@@ -67,18 +87,7 @@ class _Windows:
         padding: Padding,
         ceil_mode: bool,
     ):
-        x = as_tensor(input)
-        if x.dtype.kind != "f":
-            raise TypeError(
-                f"{op} expected a floating-point input; received dtype {x.dtype}. "
-                "Convert it first, e.g. x.astype(np.float32)."
-            )
-        if x.ndim != 4:
-            raise ValueError(
-                f"{op} expected a 4-D input of shape (N, C, H, W); received input of shape "
-                f"{x.shape}. For a single image add a batch axis: x[None]."
-            )
-        self.x = x
+        x = self.x = _float_image_batch(input, op)
         self.kernel = pair(kernel_size, "kernel_size")
         self.stride = self.kernel if stride is None else pair(stride, "stride")
         h, w = x.shape[2:]
