@@ -42,6 +42,19 @@ from convscope.nn.functional.geometry import Padding, pair, resolve_padding
 from convscope.tensor import ArrayLike, Tensor
 
 
+def _check_6d_weight(w: Tensor, fn: str, locations: str) -> None:
+    """ValueError unless ``w`` is 6-D: ``(locations, out_channels, in_channels, KH, KW)``.
+
+    ``locations`` names the two leading axes: ``"OH, OW"`` (one kernel per output
+    location) or ``"TH, TW"`` (one per tile position).
+    """
+    if w.ndim != 6:
+        raise ValueError(
+            f"{fn} expected a 6-D weight of shape ({locations}, out_channels, in_channels, "
+            f"KH, KW); received weight of shape {w.shape}."
+        )
+
+
 def local_output_size(
     input_size: tuple[int, int],
     kernel_size: int | tuple[int, int],
@@ -97,11 +110,7 @@ def locally_connected2d(
     w = _float_tensor(weight, "locally_connected2d", "weight")
     b = None if bias is None else _float_tensor(bias, "locally_connected2d", "bias")
     _check_4d(x, "locally_connected2d", "input", "(N, C, H, W)")
-    if w.ndim != 6:
-        raise ValueError(
-            "locally_connected2d expected a 6-D weight of shape (OH, OW, out_channels, "
-            f"in_channels, KH, KW); received weight of shape {w.shape}."
-        )
+    _check_6d_weight(w, "locally_connected2d", "OH, OW")
     for name, t in (("weight", w), ("bias", b)):
         if t is not None and t.dtype != x.dtype:
             raise TypeError(
@@ -183,11 +192,7 @@ def tile_kernels(weight: ArrayLike, output_size: tuple[int, int]) -> Tensor:
            [0., 1., 0.]], dtype=float32)
     """
     w = _float_tensor(weight, "tile_kernels", "weight")
-    if w.ndim != 6:
-        raise ValueError(
-            "tile_kernels expected a 6-D weight of shape (TH, TW, out_channels, in_channels, "
-            f"KH, KW); received weight of shape {w.shape}."
-        )
+    _check_6d_weight(w, "tile_kernels", "TH, TW")
     out_h, out_w = output_size
     rows = np.arange(out_h) % w.shape[0]  # which tile row each output row uses
     columns = np.arange(out_w) % w.shape[1]
@@ -235,11 +240,7 @@ def tiled_conv2d(
     x = _float_tensor(input, "tiled_conv2d", "input")
     w = _float_tensor(weight, "tiled_conv2d", "weight")
     _check_4d(x, "tiled_conv2d", "input", "(N, C, H, W)")
-    if w.ndim != 6:
-        raise ValueError(
-            "tiled_conv2d expected a 6-D weight of shape (TH, TW, out_channels, in_channels, "
-            f"KH, KW); received weight of shape {w.shape}."
-        )
+    _check_6d_weight(w, "tiled_conv2d", "TH, TW")
     output_size = local_output_size(x.shape[2:], w.shape[4:], stride, padding)
     out = locally_connected2d(x, tile_kernels(w, output_size), None, stride, padding)
     if bias is None:
