@@ -106,8 +106,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     if math.prod(a.shape) * b.shape[-1] < SMALL_MNK:
         blas, threads = _switchable_threads()
         if blas is not None:
-            blas.set_num_threads(1)
             try:
+                blas.set_num_threads(1)
                 return np.matmul(a, b, out=out)
             finally:
                 blas.set_num_threads(threads)
@@ -151,8 +151,8 @@ def run_parts(work: Callable[[int], Any], n_parts: int) -> list[Any]:
         return [work(k) for k in range(n_parts)]
     if n_parts - 1 not in _pools:
         _pools[n_parts - 1] = ThreadPoolExecutor(n_parts - 1, thread_name_prefix=POOL_PREFIX + "op")
-    blas.set_num_threads(1)
     try:
+        blas.set_num_threads(1)
         futures = [_pools[n_parts - 1].submit(work, k) for k in range(1, n_parts)]
         try:
             first = work(0)

@@ -96,16 +96,16 @@ class _BatchNorm(Module):
             )
         # As PyTorch: momentum=None means a cumulative average (factor 1/batches seen).
         factor = 0.0 if self.momentum is None else self.momentum
+        # Batch statistics in training, or always when no running statistics exist.
+        use_batch_stats = self.training or self.running_mean is None
         # Inside data-parallel training this thread holds part of the batch: the
         # statistics are the whole batch's, and rank 0 alone counts and updates.
-        group = current_batch_group_member() if self.training else None
+        group = current_batch_group_member() if use_batch_stats else None
         counts = group is None or group.updates_running_statistics
         if self.training and self.track_running_stats and counts:
             self.num_batches_tracked += 1
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked)
-        # Batch statistics in training, or always when no running statistics exist.
-        use_batch_stats = self.training or self.running_mean is None
         return F.batch_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias,
             use_batch_stats, factor, self.eps, group,

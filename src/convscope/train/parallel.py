@@ -48,19 +48,22 @@ import copy
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
 
 from convscope.nn import Module, Parameter
-from convscope.nn.functional.batch_group import BatchGroup, batch_group_member
+from convscope.nn.functional.batch_group import (
+    BatchGroup,
+    BatchGroupAborted,
+    batch_group_member,
+)
 from convscope.nn.functional.linear import thread_generator
 from convscope.random import generator
 from convscope.tensor import Tensor
 
 _state = threading.local()  # .workers / .chunks: threads and micro-batches (default 1, 1)
-_pools: dict[int, ThreadPoolExecutor] = {}
 _warned: set[int] = set()
 _streams: dict[str, Any] = {}  # the global generator the dropout streams derive from, steps
 
@@ -98,15 +101,38 @@ def data_parallel(n: int = 2, chunks: int | None = None) -> Iterator[None]:
             )
     if chunks is None:
         chunks = 2 * n if n > 1 else 1
-    previous = workers(), globals()["chunks"]()
-    _state.workers, _state.chunks = int(n), int(chunks)
-    limiter = _one_blas_thread() if n > 1 else None
+    with _blas_limited() if n > 1 else contextlib.nullcontext():
+        previous = workers(), globals()["chunks"]()
+        _state.workers, _state.chunks = int(n), int(chunks)
+        try:
+            yield
+        finally:
+            _state.workers, _state.chunks = previous
+
+
+_limit_lock = threading.Lock()
+_limit: dict[str, Any] = {"threads_inside": 0, "limiter": None}
+
+
+@contextlib.contextmanager
+def _blas_limited() -> Iterator[None]:
+    """BLAS at one thread while any thread is inside a ``data_parallel(n > 1)`` block.
+
+    The limit is process-wide: the first thread in sets it, the last one out restores
+    BLAS's own count (threads may enter and leave in any order).
+    """
+    with _limit_lock:
+        if _limit["threads_inside"] == 0:
+            _limit["limiter"] = _one_blas_thread()
+        _limit["threads_inside"] += 1
     try:
         yield
     finally:
-        _state.workers, _state.chunks = previous
-        if limiter is not None:
-            limiter.restore_original_limits()
+        with _limit_lock:
+            _limit["threads_inside"] -= 1
+            if _limit["threads_inside"] == 0 and _limit["limiter"] is not None:
+                _limit["limiter"].restore_original_limits()
+                _limit["limiter"] = None
 
 
 def _one_blas_thread():
@@ -117,16 +143,38 @@ def _one_blas_thread():
         warnings.warn(
             "threadpoolctl is not installed: BLAS keeps its own thread count under "
             "data_parallel, and its threads compete with the workers (pip install threadpoolctl).",
-            stacklevel=3,
+            stacklevel=4,
         )
         return None
     return threadpool_limits(limits=1, user_api="blas")
 
 
 def _pool(n: int) -> ThreadPoolExecutor:
-    if n not in _pools:
-        _pools[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="convscope-dp")
-    return _pools[n]
+    """The calling thread's own pool of ``n`` workers.
+
+    Per thread: two threads each in ``data_parallel`` must not queue their micro-batches
+    in one pool, where one BatchGroup's members could wait behind another's forever.
+    """
+    pools = _state.__dict__.setdefault("pools", {})
+    if n not in pools:
+        pools[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="convscope-dp")
+    return pools[n]
+
+
+def _run_all(work: Callable[[int], Any], n: int) -> list[Any]:
+    """``[work(0), …, work(n - 1)]`` on the workers, after every one has finished.
+
+    The first error raised is re-raised — preferring a micro-batch's own error to the
+    BatchGroupAborted its partners then raise.
+    """
+    if workers() <= 1:
+        return [work(k) for k in range(n)]
+    futures = [_pool(workers()).submit(work, k) for k in range(n)]
+    wait(futures)
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise next((e for e in errors if not isinstance(e, BatchGroupAborted)), errors[0])
+    return [f.result() for f in futures]
 
 
 def _micro_batch_generators(n: int, step: tuple[int, ...] | None) -> list[np.random.Generator]:
@@ -151,8 +199,13 @@ def _micro_batch_generators(n: int, step: tuple[int, ...] | None) -> list[np.ran
 
 
 def _batch_dependent(model: Module) -> bool:
-    """True if some layer's training-mode output depends on the whole batch (BatchNorm)."""
-    return any(m.training and "running_mean" in getattr(m, "_buffers", {}) for m in model.modules())
+    """True if some layer's output depends on the whole batch: BatchNorm using batch
+    statistics (in training, or always when it keeps no running statistics)."""
+    for m in model.modules():
+        buffers = getattr(m, "_buffers", {})
+        if "running_mean" in buffers and (m.training or buffers["running_mean"] is None):
+            return True
+    return False
 
 
 @contextlib.contextmanager
@@ -245,14 +298,13 @@ def forward_backward(
     parts = [x.data[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     replicas = [replicate(model) for _ in range(n)]
     streams = _micro_batch_generators(n, step)  # one dropout stream per micro-batch
-    run = _pool(workers()).map if workers() > 1 else map
 
     def forward(k: int) -> Tensor:
         member = None if group is None else group.member(k)
         with thread_generator(streams[k]), batch_group_member(member), _abort_on_error(group):
             return replicas[k][0](Tensor(parts[k]))
 
-    outputs = list(run(forward, range(n)))
+    outputs = _run_all(forward, n)
     joined = Tensor(np.concatenate([o.data for o in outputs]), requires_grad=True)
     loss = loss_fn(joined, y)  # on the whole batch, as the single-threaded step
     loss.backward()
@@ -263,7 +315,7 @@ def forward_backward(
             with _abort_on_error(group):
                 outputs[k].backward(grad[bounds[k] : bounds[k + 1]])
 
-    list(run(backward, range(n)))
+    _run_all(backward, n)
     for k in range(n):
         for p, twin in replicas[k][1]:
             if twin.grad is None:

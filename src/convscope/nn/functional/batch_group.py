@@ -11,7 +11,8 @@ on which thread came first).
 Every member must make the same sequence of :meth:`BatchGroupMember.all_reduce`
 calls — true when all run the same model on their part of the batch, BatchNorm
 layers in the same order, forward and then backward. A member that fails calls
-:meth:`BatchGroup.abort`, and the others get a ``RuntimeError`` instead of waiting.
+:meth:`BatchGroup.abort`, and the others get a :class:`BatchGroupAborted` (a
+``RuntimeError``) instead of waiting.
 
 >>> import threading
 >>> group = BatchGroup(2)
@@ -35,6 +36,10 @@ import numpy as np
 from convscope.thread_setting import ThreadSetting
 
 _membership = ThreadSetting(None)  # this thread's BatchGroupMember, or None
+
+
+class BatchGroupAborted(RuntimeError):
+    """A member gave up waiting: another member failed (its own error says why) or timed out."""
 
 
 class BatchGroup:
@@ -93,7 +98,7 @@ class BatchGroup:
                     return self._total.copy()
             self._failed = True  # failed, or timed out waiting: nobody waits any longer
             self._cond.notify_all()
-        raise RuntimeError(
+        raise BatchGroupAborted(
             "batch_norm: another thread of this batch failed or timed out before sharing "
             "its statistics (see its error)."
         )

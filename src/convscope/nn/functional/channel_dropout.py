@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from convscope.nn.functional.activation import _floating
-from convscope.random import generator
+from convscope.nn.functional.linear import dropout_generator
 from convscope.tensor import ArrayLike, Tensor
 
 
@@ -57,7 +57,7 @@ def dropout2d(input: ArrayLike, p: float = 0.5, training: bool = True) -> Tensor
     a = x.data
     channels = a.shape[:-2]  # (N, C) or (C,)
     draw_dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
-    keep = generator().random(channels, dtype=draw_dtype) >= p  # P(keep) = 1 - p
+    keep = dropout_generator().random(channels, dtype=draw_dtype) >= p  # P(keep) = 1 - p
     scale = a.dtype.type(0.0 if p == 1 else 1.0 / (1.0 - p))
     mask = (keep * scale)[..., None, None]  # (N, C, 1, 1): one draw per channel
 

@@ -33,7 +33,7 @@ def thread_generator(rng: np.random.Generator) -> contextlib.AbstractContextMana
     return _draws.set(rng)
 
 
-def _dropout_generator() -> np.random.Generator:
+def dropout_generator() -> np.random.Generator:
     return _draws.get() or generator()
 
 
@@ -146,7 +146,7 @@ def dropout(input: ArrayLike, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     a = x.data
     draw_dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
-    draws = _dropout_generator().random(dtype=draw_dtype, out=workspace.empty(a.shape, draw_dtype))
+    draws = dropout_generator().random(dtype=draw_dtype, out=workspace.empty(a.shape, draw_dtype))
     keep = np.greater_equal(draws, p, out=workspace.empty(a.shape, bool))  # P(keep) = 1 - p
     scale = a.dtype.type(0.0 if p == 1 else 1.0 / (1.0 - p))
     mask = np.multiply(keep, scale, out=draws if draws.dtype == a.dtype else None)  # 0 or 1/(1-p)

@@ -173,6 +173,7 @@ def batch_norm(
     beta = params["bias"].data.astype(np.float64) if "bias" in params else 0.0
     # y = γ x̂ + β = centred · (γ inv_std) + (γ shift + β)
     out = layout.array(layout.affine(centred, gamma * inv_std, gamma * shift + beta))
+    layout.matrix = None  # the input (or its copy) is not needed by the backward
 
     parents = [x, *params.values()]
 
