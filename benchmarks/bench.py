@@ -243,9 +243,12 @@ def main(argv: list[str] | None = None) -> dict:
     infer = [inference(1000, repeats=10), inference(1, repeats=30)]
     if limiter is not None:
         limiter.restore_original_limits()
-    from convscope import workspace
-
-    workspace.clear()  # the training workers are separate processes; give memory back
+    try:
+        from convscope import workspace
+    except ImportError:  # a tree from before the workspace pool
+        workspace = None
+    if workspace is not None:
+        workspace.clear()  # the training workers are separate processes; give memory back
     train = []
     if not args.skip_training:
         for model in ("simple", "bn"):
