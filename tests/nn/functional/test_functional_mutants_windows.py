@@ -190,3 +190,11 @@ def test_dropout2d_shape_error():
     assert str(info.value) == (
         "dropout2d expected input of shape (N, C, H, W) or (C, H, W); received (2, 3)."
     )
+
+
+def test_window_geometry_same_padding_accounts_for_dilation_like_torch():
+    geometry = WindowGeometry(kernel=3, dilation=(2, 1), padding="same")
+    expected = torch.nn.functional.conv2d(
+        torch.zeros(1, 1, 9, 8), torch.zeros(1, 1, 3, 3), dilation=(2, 1), padding="same"
+    )
+    assert geometry.output_size((9, 8)) == tuple(expected.shape[2:]) == (9, 8)
