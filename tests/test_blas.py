@@ -51,19 +51,36 @@ def test_small_products_run_on_one_thread_and_restore_the_count(fake_blas):
     assert fake_blas.calls == [1, 2] and fake_blas.threads == 2
 
 
-def test_big_products_keep_every_thread(fake_blas):
-    a = np.ones((512, 128), np.float32)
-    b = np.ones((128, 128), np.float32)  # m·n·k = 2^23: not small
-    blas.matmul(a, b)
-    assert fake_blas.calls == []
+def test_big_products_are_split_by_rows_over_the_blas_threads(fake_blas, monkeypatch):
+    parts = []
+    real = blas.run_parts
+    monkeypatch.setattr(blas, "run_parts", lambda work, n: parts.append(n) or real(work, n))
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((1024, 128)).astype(np.float32)
+    b = rng.standard_normal((128, 128)).astype(np.float32)  # m·n·k = 2^24: two parts
+    np.testing.assert_allclose(blas.matmul(a, b), np.matmul(a, b), rtol=1e-6, atol=1e-5)
+    assert parts == [2] and fake_blas.calls == [1, 2] and fake_blas.threads == 2
+    out = np.empty((1024, 128), np.float32)
+    assert blas.matmul(a, b, out=out) is out
+    np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-6, atol=1e-5)
+    half = a[:512]  # m·n·k = 2^23: big, but not enough for two threads
+    np.testing.assert_allclose(blas.matmul(half, b), np.matmul(half, b), rtol=1e-6, atol=1e-5)
+    assert parts == [2, 2]
 
 
-def test_stacks_count_every_product(fake_blas):
-    a, b = np.ones((64, 128, 32), np.float32), np.ones((64, 32, 64), np.float32)  # 2^24
-    blas.matmul(a, b)
-    assert fake_blas.calls == []
-    blas.matmul(a[:8], b[:8])  # 2^21
-    assert fake_blas.calls == [1, 2]
+def test_stacks_split_by_rows_of_each_product(fake_blas, monkeypatch):
+    parts = []
+    real = blas.run_parts
+    monkeypatch.setattr(blas, "run_parts", lambda work, n: parts.append(n) or real(work, n))
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((64, 128, 32)).astype(np.float32)
+    b = rng.standard_normal((64, 32, 64)).astype(np.float32)  # 2^24 over the stack
+    np.testing.assert_allclose(blas.matmul(a, b), np.matmul(a, b), rtol=1e-6, atol=1e-5)
+    b2 = rng.standard_normal((32, 64)).astype(np.float32)  # broadcast over the stack
+    np.testing.assert_allclose(blas.matmul(a, b2), np.matmul(a, b2), rtol=1e-6, atol=1e-5)
+    assert parts == [2, 2]
+    blas.matmul(a[:8], b[:8])  # 2^21: one thread, no parts
+    assert parts == [2, 2] and fake_blas.calls[-2:] == [1, 2]
 
 
 def test_no_change_while_other_threads_run(fake_blas):

@@ -8,6 +8,8 @@ another process keeps the other core busy it costs milliseconds (a thread that
 cannot run holds up the product). :func:`matmul` runs products below
 :data:`SMALL_MNK` on one thread and leaves bigger ones to BLAS.
 
+Big products are split by rows the same way, so that OpenBLAS's own workers never run
+(they spin after each product and would take a core from the next split op).
 The reverse holds for a big op such as a convolution over a batch: BLAS threads
 share only its matrix products, while the copies around them (padding, im2col,
 col2im) run on one core. :func:`parts` and :func:`run_parts` let such an op split
@@ -95,7 +97,12 @@ def _switchable_threads() -> tuple[Any, int]:
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``np.matmul(a, b, out=out)``, on one BLAS thread when the product is small.
+    """``np.matmul(a, b, out=out)`` on convscope's threads, each with one BLAS thread.
+
+    A small product (below :data:`SMALL_MNK` multiply-adds) runs on one thread; a big
+    one is split by rows of ``a`` into one part per BLAS thread (:func:`run_parts`).
+    So OpenBLAS never wakes its own workers, which otherwise spin for a while after
+    each product and take a core from the threads of the next split op.
 
     Args:
         a: ``(..., m, k)`` array.
@@ -105,15 +112,29 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     Returns:
         The product (``out`` if given).
     """
-    if math.prod(a.shape) * b.shape[-1] < SMALL_MNK:
-        blas, threads = _switchable_threads()
-        if blas is not None:
-            try:
-                blas.set_num_threads(1)
-                return np.matmul(a, b, out=out)
-            finally:
-                blas.set_num_threads(threads)
-    return np.matmul(a, b, out=out)
+    mnk = math.prod(a.shape) * b.shape[-1]
+    blas, threads = _switchable_threads()
+    if blas is None:
+        return np.matmul(a, b, out=out)
+    rows = a.shape[-2] if a.ndim >= 2 and b.ndim >= 2 else 1
+    n_parts = max(1, min(threads, rows, mnk // SMALL_MNK))
+    if n_parts == 1:
+        try:
+            blas.set_num_threads(1)
+            return np.matmul(a, b, out=out)
+        finally:
+            blas.set_num_threads(threads)
+    if out is None:
+        shape = (*np.broadcast_shapes(a.shape[:-2], b.shape[:-2]), rows, b.shape[-1])
+        out = np.empty(shape, dtype=np.result_type(a, b))
+    ranges = split(rows, n_parts)
+
+    def product(k: int) -> None:
+        first, stop = ranges[k]
+        np.matmul(a[..., first:stop, :], b, out=out[..., first:stop, :])
+
+    run_parts(product, n_parts)
+    return out
 
 
 def parts(items: int, mnk: int) -> int:
@@ -137,6 +158,8 @@ def parts(items: int, mnk: int) -> int:
 
 def split(items: int, n_parts: int) -> list[tuple[int, int]]:
     """``n_parts`` contiguous ``(start, stop)`` ranges covering ``range(items)``, near-equal."""
+    if n_parts == 1:
+        return [(0, items)]
     bounds = np.linspace(0, items, n_parts + 1).astype(int)
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 

@@ -98,8 +98,8 @@ def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         g2 = g.reshape(-1, out_features)  # (rows, out): all leading dims as rows
         grads: list[np.ndarray | None] = [
-            np.matmul(g, wd, out=workspace.empty(a.shape, g.dtype)) if x.requires_grad else None,
-            g2.T @ a.reshape(-1, in_features) if w.requires_grad else None,  # dW = gᵀ x
+            blas.matmul(g, wd, out=workspace.empty(a.shape, g.dtype)) if x.requires_grad else None,
+            blas.matmul(g2.T, a.reshape(-1, in_features)) if w.requires_grad else None,  # gᵀ x
         ]
         if bias is not None:
             grads.append(g2.sum(axis=0) if parents[2].requires_grad else None)  # db = Σ_rows g

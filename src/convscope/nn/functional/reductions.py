@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from convscope import blas
+
 _BLOCK = 128  # rows summed by BLAS in the working dtype before float64 takes over
 
 
@@ -44,7 +46,7 @@ def column_sums64(a: np.ndarray) -> np.ndarray:
     rows, k = a.shape
     blocks = rows // _BLOCK
     head = np.ascontiguousarray(a[: blocks * _BLOCK]).reshape(blocks, _BLOCK, k)  # (B, 128, K)
-    partial = np.matmul(np.ones(_BLOCK, dtype=a.dtype), head)  # (B, K): one sum per block
+    partial = blas.matmul(np.ones(_BLOCK, dtype=a.dtype), head)  # (B, K): one sum per block
     return partial.sum(axis=0, dtype=np.float64) + a[blocks * _BLOCK :].sum(
         axis=0, dtype=np.float64
     )
