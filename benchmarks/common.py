@@ -2,8 +2,8 @@
 
 Both libraries always run with the same number of threads: NumPy's BLAS through
 threadpoolctl, PyTorch through ``torch.set_num_threads``. Paired timing runs ours
-and theirs back to back, repetition after repetition, so background load hits
-both alike; medians are reported.
+and theirs in alternating blocks of a few calls, so background load hits both
+alike; medians are reported.
 """
 
 from __future__ import annotations
@@ -91,23 +91,34 @@ def time_pair(
     theirs: Callable[[], object] | None,
     repeats: int,
     warmup: int,
+    block: int = 5,
 ) -> tuple[float, float | None]:
-    """Median seconds of ``ours`` and ``theirs`` (None if absent), timed alternately."""
+    """Median seconds of ``ours`` and ``theirs`` (None if absent), in alternating blocks.
+
+    Each library runs ``block`` calls, then the other does: after a call, a library's
+    worker threads keep spinning for a while (PyTorch's OpenMP pool, OpenBLAS's), so
+    alternating single calls would time each library while the other's threads still
+    hold the cores. The first call of each block is not counted.
+    """
     for _ in range(warmup):
         ours()
         if theirs is not None:
             theirs()
-    times_ours, times_theirs = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        ours()
-        times_ours.append(time.perf_counter() - start)
-        if theirs is not None:
-            start = time.perf_counter()
-            theirs()
-            times_theirs.append(time.perf_counter() - start)
-    return statistics.median(times_ours), (
-        statistics.median(times_theirs) if times_theirs else None
+    times: dict[str, list[float]] = {"ours": [], "theirs": []}
+    done = 0
+    while done < repeats:
+        n = min(block, repeats - done)
+        for name, fn in (("ours", ours), ("theirs", theirs)):
+            if fn is None:
+                continue
+            fn()  # settles this library's threads after the other's block
+            for _ in range(n):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+        done += n
+    return statistics.median(times["ours"]), (
+        statistics.median(times["theirs"]) if times["theirs"] else None
     )
 
 
