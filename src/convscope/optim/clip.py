@@ -87,8 +87,10 @@ def clip_grad_norm_(
             "be clipped. Pass error_if_nonfinite=False to scale by it anyway."
         )
     coef = np.minimum(np.asarray(float(max_norm), dtype=total.dtype) / (total + 1e-6), 1.0)
-    for g in grads:
-        g *= coef.astype(g.dtype)
+    # A non-finite norm scales by 0 or NaN: inf · 0 is NaN, silently, as in PyTorch.
+    with np.errstate(invalid="ignore", over="ignore"):
+        for g in grads:
+            g *= coef.astype(g.dtype)
     return Tensor(np.asarray(total))
 
 

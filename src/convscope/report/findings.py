@@ -98,8 +98,13 @@ def overfitting_findings(history: dict[str, Sequence[float]]) -> list[str]:
             f"{len(val)}): no sign of overfitting within {_epochs(len(val))}; "
             "more epochs may still help."
         ]
-    train_fell = train[-1] < train[best] if len(train) == len(val) else True
-    if train_fell:
+    if len(train) != len(val):  # no training loss per validated epoch to compare with
+        return [
+            f"Validation loss was lowest at epoch {best + 1} ({val[best]:.4f}) and then rose for "
+            f"{_epochs(len(after))} (to {val[-1]:.4f}); the training loss of those epochs is not "
+            "recorded, so overfitting cannot be told apart from an unstable optimisation."
+        ]
+    if train[-1] < train[best]:
         return [
             f"Validation loss was lowest at epoch {best + 1} ({val[best]:.4f}) and then rose for "
             f"{_epochs(len(after))} (to {val[-1]:.4f}) while training loss kept falling "
