@@ -19,9 +19,9 @@ on its own thread with BLAS at one thread (NumPy releases the GIL in both).
 Changing OpenBLAS's thread count is process-wide, so both happen only while no
 Python thread runs but the caller and convscope's own pool threads (nothing else
 can be inside BLAS), and only when threadpoolctl can reach NumPy's OpenBLAS;
-otherwise everything runs unchanged. (NumPy's OpenBLAS 0.3.31 also ignores a new
-thread count set from any thread but the main one: in practice these switches act
-only in the main thread.)
+otherwise everything runs unchanged. (threadpoolctl lets only one thread — the first
+to set a limit, usually the main thread — change OpenBLAS's count; calls from the
+others do nothing, so in practice these switches act in the main thread.)
 
 >>> import numpy as np
 >>> a, b = np.ones((3, 4), np.float32), np.ones((4, 2), np.float32)

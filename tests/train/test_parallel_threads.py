@@ -82,8 +82,8 @@ def test_two_threads_each_in_data_parallel_with_batch_norm_do_not_wait_for_each_
 
 def test_blas_stays_limited_until_the_last_thread_leaves(monkeypatch):
     # The limit is process-wide: the first thread in sets it, the last one out restores
-    # it. (A fake limiter: NumPy's OpenBLAS ignores thread-count changes made outside
-    # the main thread, so the real one could not show the order.)
+    # it. (A fake limiter: threadpoolctl ignores thread-count changes from threads other
+    # than its controlling one, so the real one could not show the order.)
     from convscope.train import parallel
 
     events = []

@@ -119,10 +119,10 @@ def _blas_limited() -> Iterator[None]:
     """BLAS at one thread while any thread is inside a ``data_parallel(n > 1)`` block.
 
     The limit is process-wide: the first thread in sets it, the last one out restores
-    BLAS's own count (threads may enter and leave in any order). NumPy's OpenBLAS
-    (0.3.31) honours a thread count set from the main thread only: entered from
-    another thread first, the limit may not take effect (results are the same; the
-    workers' BLAS calls then compete for the cores).
+    BLAS's own count (threads may enter and leave in any order). threadpoolctl lets
+    only its controlling thread (the first to set a limit, usually the main one)
+    change OpenBLAS's count: entered from another thread, the limit may not take
+    effect (results are the same; the workers' BLAS calls then compete for cores).
     """
     with _limit_lock:
         if _limit["threads_inside"] == 0:
