@@ -67,8 +67,36 @@ def _openblas():
             found = []
         numpys = [c for c in found if "numpy" in os.path.basename(os.path.dirname(c.filepath))]
         chosen = numpys if len(numpys) == 1 else found
-        _controller = chosen[0] if len(chosen) == 1 else False
+        _controller = _Direct.of(chosen[0]) if len(chosen) == 1 else False
     return _controller or None
+
+
+class _Direct:
+    """OpenBLAS's own get/set functions behind threadpoolctl's controller.
+
+    threadpoolctl's methods cost microseconds per call (and let only one thread change
+    the count); a batch-1 forward pass switches a dozen times, so the C functions are
+    called directly. Falls back to the controller when they cannot be found.
+    """
+
+    def __init__(self, controller: Any, get: Callable[[], int], set_: Callable[[int], None]):
+        self.internal_api = controller.internal_api
+        self.filepath = controller.filepath
+        self.get_num_threads = get
+        self.set_num_threads = set_
+
+    @classmethod
+    def of(cls, controller: Any) -> Any:
+        try:
+            if getattr(controller, "threading_layer", None) == "openmp":
+                return controller  # OpenMP's per-thread limits: threadpoolctl knows best
+            get = controller._get_symbol("openblas_get_num_threads")
+            set_ = controller._get_symbol("openblas_set_num_threads")
+        except AttributeError:  # another threadpoolctl: its public methods then
+            return controller
+        if get is None or set_ is None:
+            return controller
+        return cls(controller, get, set_)
 
 
 def _exclusive() -> bool:

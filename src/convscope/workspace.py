@@ -37,7 +37,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-MIN_BYTES = 64 * 1024  # smaller arrays come from malloc as usual
+MIN_BYTES = 128 * 1024  # smaller ones come from the heap: no fresh pages (glibc mmaps from 128 KiB)
 MAX_POOLED_BYTES = 512 << 20  # beyond this, free buffers are released (512 MiB)
 
 _lock = threading.Lock()
