@@ -19,9 +19,9 @@ on its own thread with BLAS at one thread (NumPy releases the GIL in both).
 Changing OpenBLAS's thread count is process-wide, so both happen only while no
 Python thread runs but the caller and convscope's own pool threads (nothing else
 can be inside BLAS), and only when threadpoolctl can reach NumPy's OpenBLAS;
-otherwise everything runs unchanged. (threadpoolctl lets only one thread — the first
-to set a limit, usually the main thread — change OpenBLAS's count; calls from the
-others do nothing, so in practice these switches act in the main thread.)
+otherwise everything runs unchanged. The switches call OpenBLAS's own functions, so
+they work from whichever thread is alone (threadpoolctl's API, which ``data_parallel``
+uses, lets only its controlling thread — usually the main one — change the count).
 
 >>> import numpy as np
 >>> a, b = np.ones((3, 4), np.float32), np.ones((4, 2), np.float32)
@@ -145,7 +145,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     if blas is None:
         return np.matmul(a, b, out=out)
     rows = a.shape[-2] if a.ndim >= 2 and b.ndim >= 2 else 1
-    n_parts = max(1, min(threads, rows, mnk // SMALL_MNK))
+    n_parts = _part_count(threads, rows, mnk)
     if n_parts == 1:
         try:
             blas.set_num_threads(1)
@@ -179,8 +179,11 @@ def parts(items: int, mnk: int) -> int:
     if items < 2:
         return 1
     blas, threads = _switchable_threads()
-    if blas is None:
-        return 1
+    return 1 if blas is None else _part_count(threads, items, mnk)
+
+
+def _part_count(threads: int, items: int, mnk: int) -> int:
+    """One part per thread, never more than items, each of at least SMALL_MNK work."""
     return max(1, min(threads, items, mnk // SMALL_MNK))
 
 

@@ -179,6 +179,10 @@ def batch_norm(
 
     def backward(g: np.ndarray) -> list[np.ndarray | None]:
         g_mat = layout.like(g)  # (rows, cols), the layout of `centred`
+        grads: list[np.ndarray | None] = []
+        if not (training or params):  # evaluation, no γ/β: dx = g / σ needs no sums
+            grads.append(layout.array(layout.affine(g_mat, inv_std, None)))
+            return grads
         products = np.multiply(g_mat, centred, out=layout.empty())
         local = np.concatenate([layout.sums(g_mat), layout.sums(products)])  # (2C,)
         del products
@@ -192,7 +196,6 @@ def batch_norm(
         sum_g, sum_g_xhat = g_and_g_xhat(local)
         whole = training and x.requires_grad and group is not None
         all_g, all_g_xhat = g_and_g_xhat(total(local)) if whole else (sum_g, sum_g_xhat)
-        grads: list[np.ndarray | None] = []
         if x.requires_grad:
             scale = gamma * inv_std  # (C,): γ / σ
             if training:
@@ -212,7 +215,8 @@ def batch_norm(
             grads.append(sum_g.astype(a.dtype))  # dβ = Σ g
         return grads
 
-    saves = [False, False] + [name == "weight" for name in params]  # backward reads γ only
+    # The backward reads its own copies; γ is checked for in-place changes, as PyTorch does.
+    saves = [False, False] + [name == "weight" for name in params]
     return Tensor.from_op(out, parents, backward, "batch_norm", saves=saves)
 
 
